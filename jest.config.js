@@ -1,0 +1,33 @@
+// Two projects: `unit` runs the specs beside the code (no stack needed); `integration` runs
+// test/ against the real broker, registry and document store, started once per run by
+// test/harness/global-setup.ts.
+const { pathsToModuleNameMapper } = require('ts-jest');
+const { compilerOptions } = require('./tsconfig.json');
+
+const shared = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
+  // Type checking is `npm run typecheck`'s job; here ts-jest only transpiles, which keeps
+  // the suite fast on two cores.
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  testPathIgnorePatterns: ['/node_modules/', '/.stack/'],
+};
+
+module.exports = {
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{runtime,contracts,services,streams,infra,platform}/**/*.spec.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/harness/global-setup.ts',
+      globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
+      testTimeout: 120_000,
+    },
+  ],
+};
