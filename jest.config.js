@@ -10,11 +10,15 @@ const shared = {
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
   // Type checking is `npm run typecheck`'s job; here ts-jest only transpiles, which keeps
   // the suite fast on two cores.
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  transform: { '^.+\\.ts$': 'ts-jest' },
   testPathIgnorePatterns: ['/node_modules/', '/.stack/'],
 };
 
 module.exports = {
+  // Integration tests wait on real components (group joins, first fetches); unit tests finish
+  // long before this.
+  testTimeout: 120_000,
+  reporters: ['default', '<rootDir>/test/harness/summary-reporter.js'],
   projects: [
     {
       ...shared,
@@ -27,7 +31,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       globalSetup: '<rootDir>/test/harness/global-setup.ts',
       globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
-      testTimeout: 120_000,
     },
   ],
 };

@@ -1,0 +1,83 @@
+/**
+ * `npm run stack -- <command>`: the native local stack (no Docker needed).
+ *
+ *   up [component...] [--fresh]   install on first use, start, wait until ready
+ *   down [component...]           stop; no process is left behind
+ *   status                        what runs, where, and whether it answers
+ *   logs <component> [-n LINES]   the last lines of a component's log
+ *   env                           the endpoints as shell variables (eval "$(npm run -s stack -- env)")
+ *
+ * Components: kafka, registry, mongo, prometheus. Ports and versions: STACK_* variables
+ * (README.md, "Configuration").
+ */
+import { readStackConfig, stackEndpoints } from './config';
+import { MissingPrerequisite } from './prerequisites';
+import { down, logsOf, status, up, wipeData } from './stack';
+
+const usage = `usage: npm run stack -- up|down|status|logs|env [component...] [--fresh] [-n LINES]`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const flags = new Set(rest.filter((arg) => arg.startsWith('-')));
+  const names = rest.filter((arg, index) => !arg.startsWith('-') && rest[index - 1] !== '-n');
+  const config = readStackConfig();
+  const report = (line: string): void => console.log(`[stack] ${line}`);
+
+  switch (command) {
+    case 'up': {
+      const started = Date.now();
+      if (flags.has('--fresh')) {
+        await down(config, [], report);
+        wipeData(config);
+        report('data wiped');
+      }
+      await up(config, names, report);
+      report(`up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      printEndpoints(config);
+      return 0;
+    }
+    case 'down':
+      await down(config, names, report);
+      report('down');
+      return 0;
+    case 'status': {
+      const rows = await status(config);
+      for (const row of rows) {
+        const pid = row.pid ? `pid ${row.pid}` : '';
+        const installed = row.installed ? '' : ' (not installed)';
+        console.log(
+          `${row.name.padEnd(11)} ${row.state.padEnd(9)} ${row.endpoint.padEnd(45)} ${pid}${installed}`,
+        );
+      }
+      return rows.every((row) => row.state === 'ready') ? 0 : 3;
+    }
+    case 'logs': {
+      const [name] = names;
+      if (!name) throw new Error(`logs needs a component name\n${usage}`);
+      const index = rest.indexOf('-n');
+      const lines = index >= 0 ? Number(rest[index + 1]) : 50;
+      console.log(logsOf(config, name, Number.isInteger(lines) && lines > 0 ? lines : 50));
+      return 0;
+    }
+    case 'env':
+      for (const [key, value] of Object.entries(stackEndpoints(config)))
+        console.log(`export ${key}=${value}`);
+      return 0;
+    default:
+      console.error(usage);
+      return 2;
+  }
+}
+
+function printEndpoints(config: ReturnType<typeof readStackConfig>): void {
+  for (const [key, value] of Object.entries(stackEndpoints(config))) console.log(`  ${key}=${value}`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof MissingPrerequisite) console.error(`[stack] missing prerequisite: ${error.message}`);
+    else console.error(`[stack] ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,388 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { MongoClient } from 'mongodb';
+import type { StackConfig } from './config';
+import { findJava, requireCommand, runLogged, which } from './prerequisites';
+import { portIsOpen, type ProcessSpec } from './processes';
+
+/**
+ * One real component of the native stack: how to install it (once, cached under
+ * `.stack/install`), how to start it, and how to tell that it is ready to serve.
+ */
+export interface Component {
+  name: ComponentName;
+  /** What it is, for progress lines: "Apache Kafka 4.1.1 (KRaft)". */
+  title: string;
+  ports: number[];
+  endpoint: string;
+  isInstalled(): boolean;
+  install(log: string): Promise<void>;
+  /** Prepares data directories (e.g. formats Kafka's log dir) and says what to run. */
+  prepare(log: string): Promise<ProcessSpec>;
+  isReady(): Promise<boolean>;
+}
+
+export const componentNames = ['kafka', 'registry', 'mongo', 'prometheus'] as const;
+export type ComponentName = (typeof componentNames)[number];
+
+const mavenDependencyPlugin = 'org.apache.maven.plugins:maven-dependency-plugin:3.6.1';
+
+/** An install directory counts only once its marker is written, so a half install is redone. */
+function installDir(
+  config: StackConfig,
+  name: string,
+): { dir: string; done: () => boolean; markDone: () => void } {
+  const dir = path.join(config.dir, 'install', name);
+  const marker = path.join(dir, '.installed');
+  return {
+    dir,
+    done: () => fs.existsSync(marker),
+    markDone: () => fs.writeFileSync(marker, `${new Date().toISOString()}\n`),
+  };
+}
+
+function freshDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+}
+
+export function kafkaComponent(config: StackConfig): Component {
+  const { version, port, controllerPort, heapMb } = config.kafka;
+  const install = installDir(config, `kafka-${version}`);
+  const libs = path.join(install.dir, 'libs');
+  const dataDir = path.join(config.dir, 'data', 'kafka');
+  const logDirs = path.join(dataDir, 'log');
+  return {
+    name: 'kafka',
+    title: `Apache Kafka ${version} (KRaft, single node)`,
+    ports: [port, controllerPort],
+    endpoint: `127.0.0.1:${port}`,
+    isInstalled: install.done,
+    async install(log) {
+      const mvn = requireCommand('mvn', "install Maven ('apt-get install maven')");
+      freshDir(install.dir);
+      // The broker's POMs bring no SLF4J binding: without one it starts but logs nothing.
+      fs.writeFileSync(path.join(install.dir, 'pom.xml'), kafkaPom(version));
+      await runLogged(
+        mvn,
+        ['-B', '-q', '-f', 'pom.xml', 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`],
+        log,
+        { cwd: install.dir },
+      );
+      if (!fs.existsSync(path.join(libs, `kafka_2.13-${version}.jar`))) {
+        throw new Error(`Maven finished but kafka_2.13-${version}.jar is not in ${libs}`);
+      }
+      install.markDone();
+    },
+    async prepare(log) {
+      const java = findJava(17, `Apache Kafka ${version}`);
+      fs.mkdirSync(dataDir, { recursive: true });
+      const properties = path.join(dataDir, 'server.properties');
+      fs.writeFileSync(properties, kafkaServerProperties(logDirs, port, controllerPort));
+      const log4j = path.join(dataDir, 'log4j2.properties');
+      fs.writeFileSync(log4j, kafkaLog4j);
+      const classpath = `${libs}/*`;
+      const jvmFlags = [`-Dlog4j2.configurationFile=${log4j}`, '-cp', classpath];
+      // A log dir without meta.properties was never formatted, or its format was cut short.
+      if (!fs.existsSync(path.join(logDirs, 'meta.properties'))) {
+        fs.rmSync(logDirs, { recursive: true, force: true });
+        // Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding.
+        const clusterId = randomBytes(16).toString('base64url');
+        await runLogged(
+          java,
+          [...jvmFlags, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties],
+          log,
+        );
+      }
+      return {
+        name: 'kafka',
+        command: java,
+        args: [`-Xmx${heapMb}m`, `-Xms${Math.min(heapMb, 256)}m`, ...jvmFlags, 'kafka.Kafka', properties],
+      };
+    },
+    async isReady() {
+      if (!(await portIsOpen(port))) return false;
+      const admin = new Kafka({
+        clientId: 'stack-readiness',
+        brokers: [`127.0.0.1:${port}`],
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 0 },
+        connectionTimeout: 2_000,
+      }).admin();
+      try {
+        await admin.connect();
+        const cluster = await admin.describeCluster();
+        return cluster.brokers.length > 0 && cluster.controller !== null;
+      } catch {
+        return false;
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    },
+  };
+}
+
+function kafkaPom(version: string): string {
+  return `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.stack</groupId>
+  <artifactId>kafka-broker</artifactId>
+  <version>${version}</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>${version}</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>${version}</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>2.0.17</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>2.24.3</version></dependency>
+  </dependencies>
+</project>
+`;
+}
+
+function kafkaServerProperties(logDirs: string, port: number, controllerPort: number): string {
+  return `# Written by infra/stack on every start; edit infra/stack/components.ts instead.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${controllerPort}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=${logDirs}
+num.partitions=6
+# A single node: every internal topic must have replication factor 1, or the group
+# coordinator is never available.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+min.insync.replicas=1
+# Tests create many short-lived groups; waiting for more members only slows them.
+group.initial.rebalance.delay.ms=0
+# Topics come from the catalogue, never from a typo in a consumer.
+auto.create.topics.enable=false
+delete.topic.enable=true
+log.retention.hours=168
+`;
+}
+
+const kafkaLog4j = `status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.controller.name = org.apache.kafka.controller
+logger.controller.level = WARN
+`;
+
+export function registryComponent(config: StackConfig): Component {
+  const { version, port, managementPort, heapMb } = config.registry;
+  const install = installDir(config, `apicurio-registry-${version}`);
+  const appDir = path.join(install.dir, 'app');
+  const dataDir = path.join(config.dir, 'data', 'registry');
+  const baseUrl = `http://127.0.0.1:${port}/apis/ccompat/v7`;
+  return {
+    name: 'registry',
+    title: `Apicurio Registry ${version} (Confluent-compatible API)`,
+    ports: [port, managementPort],
+    endpoint: baseUrl,
+    isInstalled: install.done,
+    async install(log) {
+      const mvn = requireCommand('mvn', "install Maven ('apt-get install maven')");
+      freshDir(install.dir);
+      // The release attaches the runnable server as a tar.gz classifier `all` (a Quarkus
+      // fast-jar); Maven fetches it from Central like any artifact.
+      await runLogged(
+        mvn,
+        [
+          '-B',
+          '-q',
+          `${mavenDependencyPlugin}:copy`,
+          `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`,
+          `-DoutputDirectory=${install.dir}`,
+        ],
+        log,
+        { cwd: install.dir },
+      );
+      fs.mkdirSync(appDir);
+      const archive = path.join(install.dir, `apicurio-registry-app-${version}-all.tar.gz`);
+      await runLogged('tar', ['xzf', archive, '-C', appDir], log);
+      fs.rmSync(archive);
+      if (!fs.existsSync(path.join(appDir, 'quarkus-run.jar'))) {
+        throw new Error(`the Apicurio archive has no quarkus-run.jar under ${appDir}`);
+      }
+      install.markDone();
+    },
+    async prepare() {
+      const java = findJava(21, `Apicurio Registry ${version}`);
+      fs.mkdirSync(dataDir, { recursive: true });
+      return {
+        name: 'registry',
+        command: java,
+        args: [`-Xmx${heapMb}m`, '-jar', path.join(appDir, 'quarkus-run.jar')],
+        cwd: dataDir,
+        env: {
+          QUARKUS_HTTP_HOST: '127.0.0.1',
+          QUARKUS_HTTP_PORT: String(port),
+          QUARKUS_MANAGEMENT_HOST: '127.0.0.1',
+          QUARKUS_MANAGEMENT_PORT: String(managementPort),
+          // Its default store is in-memory H2: schemas would vanish on restart while the
+          // broker still holds records that name their ids. A file database keeps them.
+          APICURIO_DATASOURCE_URL: `jdbc:h2:file:${path.join(dataDir, 'registry')};DB_CLOSE_ON_EXIT=FALSE`,
+          // Tests delete the subjects they made; Confluent's registry allows it by default.
+          APICURIO_REST_DELETION_ARTIFACT_ENABLED: 'true',
+          APICURIO_REST_DELETION_ARTIFACT_VERSION_ENABLED: 'true',
+          APICURIO_REST_DELETION_GROUP_ENABLED: 'true',
+        },
+      };
+    },
+    async isReady() {
+      try {
+        const response = await fetch(`${baseUrl}/subjects`, { signal: AbortSignal.timeout(2_000) });
+        return response.ok && Array.isArray(await response.json());
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+export function mongoComponent(config: StackConfig): Component {
+  const { ferretdbVersion, port } = config.mongo;
+  const install = installDir(config, `ferretdb-${ferretdbVersion}`);
+  const binary = path.join(install.dir, 'ferretdb');
+  const dataDir = path.join(config.dir, 'data', 'ferretdb');
+  const url = `mongodb://127.0.0.1:${port}/`;
+  return {
+    name: 'mongo',
+    title: `FerretDB ${ferretdbVersion} on SQLite (MongoDB wire protocol)`,
+    ports: [port],
+    endpoint: url,
+    isInstalled: install.done,
+    async install(log) {
+      const go = requireCommand('go', 'install Go 1.24 or newer (https://go.dev/doc/install)');
+      freshDir(install.dir);
+      const module = `github.com/FerretDB/FerretDB@${ferretdbVersion}`;
+      await runLogged(go, ['mod', 'download', module], log);
+      const gomodcache = execFileSync(go, ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
+      // Module cache paths escape capitals as '!' + lower case.
+      const cached = path.join(gomodcache, 'github.com', '!ferret!d!b', `!ferret!d!b@${ferretdbVersion}`);
+      // The published module lacks build/version/version.txt, and a plain `go install`
+      // builds a binary that panics at start (FerretDB issue #2982). Build from a writable
+      // copy with the file written in.
+      const source = path.join(install.dir, 'src');
+      fs.cpSync(cached, source, { recursive: true });
+      makeWritable(source);
+      fs.writeFileSync(path.join(source, 'build', 'version', 'version.txt'), `${ferretdbVersion}\n`);
+      await runLogged(go, ['build', '-buildvcs=false', '-trimpath', '-o', binary, './cmd/ferretdb'], log, {
+        cwd: source,
+        env: { CGO_ENABLED: '0' },
+      });
+      fs.rmSync(source, { recursive: true, force: true });
+      install.markDone();
+    },
+    async prepare() {
+      fs.mkdirSync(dataDir, { recursive: true });
+      return {
+        name: 'mongo',
+        command: binary,
+        args: [
+          '--handler=sqlite',
+          `--sqlite-url=file:${dataDir}/`,
+          `--listen-addr=127.0.0.1:${port}`,
+          '--state-dir=-',
+          '--telemetry=disable',
+          '--debug-addr=-',
+          '--log-level=warn',
+        ],
+      };
+    },
+    async isReady() {
+      if (!(await portIsOpen(port))) return false;
+      const client = new MongoClient(url, { serverSelectionTimeoutMS: 2_000, connectTimeoutMS: 2_000 });
+      try {
+        await client.connect();
+        const reply = await client.db('admin').command({ ping: 1 });
+        return reply.ok === 1;
+      } catch {
+        return false;
+      } finally {
+        await client.close().catch(() => undefined);
+      }
+    },
+  };
+}
+
+export function prometheusComponent(config: StackConfig): Component {
+  const { port, scrapeConfig } = config.prometheus;
+  const dataDir = path.join(config.dir, 'data', 'prometheus');
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    name: 'prometheus',
+    title: 'Prometheus (Debian package)',
+    ports: [port],
+    endpoint: url,
+    isInstalled: () => which('prometheus') !== undefined,
+    async install(log) {
+      const aptGet = which('apt-get');
+      if (!aptGet || process.getuid?.() !== 0) {
+        throw new Error(
+          "Prometheus is not on PATH. Install it ('apt-get install prometheus' as root, or a release binary) and run again.",
+        );
+      }
+      // Debian's lists may be missing or stale on a new machine.
+      await runLogged(aptGet, ['update', '-q'], log);
+      await runLogged(aptGet, ['install', '-y', '-q', '--no-install-recommends', 'prometheus'], log, {
+        env: { DEBIAN_FRONTEND: 'noninteractive' },
+      });
+    },
+    async prepare() {
+      fs.mkdirSync(dataDir, { recursive: true });
+      return {
+        name: 'prometheus',
+        command: which('prometheus') ?? 'prometheus',
+        args: [
+          `--config.file=${scrapeConfig}`,
+          `--storage.tsdb.path=${dataDir}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--storage.tsdb.retention.time=2d',
+        ],
+      };
+    },
+    async isReady() {
+      try {
+        const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2_000) });
+        return response.ok;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+export function allComponents(config: StackConfig): Component[] {
+  return [
+    kafkaComponent(config),
+    registryComponent(config),
+    mongoComponent(config),
+    prometheusComponent(config),
+  ];
+}
+
+function makeWritable(dir: string): void {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    fs.chmodSync(full, entry.isDirectory() ? 0o755 : 0o644);
+    if (entry.isDirectory()) makeWritable(full);
+  }
+}

@@ -1,0 +1,72 @@
+import path from 'node:path';
+
+/**
+ * Everything the native stack needs to know, read once from the environment. Ports default
+ * to values next to, but not on, the standard ones (9092, 8081, 27017, 9090) so that the
+ * stack can run beside a developer's own services.
+ */
+export interface StackConfig {
+  /** Root of installs, data, logs and pid files; ignored by git. */
+  dir: string;
+  kafka: { version: string; port: number; controllerPort: number; heapMb: number };
+  registry: { version: string; port: number; managementPort: number; heapMb: number };
+  mongo: { ferretdbVersion: string; port: number };
+  prometheus: { port: number; scrapeConfig: string };
+  /** Give up waiting for a component to become ready after this long. */
+  readyTimeoutMs: number;
+}
+
+const projectRoot = path.resolve(__dirname, '..', '..');
+
+export function readStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`${name} must be a whole number from ${min} to ${max}, got '${raw}'`);
+    }
+    return value;
+  };
+  const port = (name: string, fallback: number): number => integer(name, fallback, 1, 65535);
+  const text = (name: string, fallback: string): string => env[name] || fallback;
+  return {
+    dir: path.resolve(text('STACK_DIR', path.join(projectRoot, '.stack'))),
+    kafka: {
+      version: text('STACK_KAFKA_VERSION', '4.1.1'),
+      port: port('STACK_KAFKA_PORT', 19092),
+      controllerPort: port('STACK_KAFKA_CONTROLLER_PORT', 19093),
+      heapMb: integer('STACK_KAFKA_HEAP_MB', 768, 128, 16384),
+    },
+    registry: {
+      version: text('STACK_REGISTRY_VERSION', '3.3.3'),
+      port: port('STACK_REGISTRY_PORT', 18081),
+      managementPort: port('STACK_REGISTRY_MANAGEMENT_PORT', 18082),
+      heapMb: integer('STACK_REGISTRY_HEAP_MB', 512, 128, 16384),
+    },
+    mongo: {
+      ferretdbVersion: text('STACK_FERRETDB_VERSION', 'v1.24.2'),
+      port: port('STACK_MONGO_PORT', 37017),
+    },
+    prometheus: {
+      port: port('STACK_PROMETHEUS_PORT', 19090),
+      scrapeConfig: path.resolve(
+        text(
+          'STACK_PROMETHEUS_CONFIG',
+          path.join(projectRoot, 'infra', 'prometheus', 'prometheus.native.yml'),
+        ),
+      ),
+    },
+    readyTimeoutMs: integer('STACK_READY_TIMEOUT_MS', 180_000, 1_000, 3_600_000),
+  };
+}
+
+/** The endpoints a client of the stack connects to, in the variables the platform reads. */
+export function stackEndpoints(config: StackConfig): Record<string, string> {
+  return {
+    KAFKA_BROKERS: `127.0.0.1:${config.kafka.port}`,
+    SCHEMA_REGISTRY_URL: `http://127.0.0.1:${config.registry.port}/apis/ccompat/v7`,
+    MONGO_URL: `mongodb://127.0.0.1:${config.mongo.port}/`,
+    PROMETHEUS_URL: `http://127.0.0.1:${config.prometheus.port}`,
+  };
+}
