@@ -35,7 +35,7 @@ function installDir(
   config: StackConfig,
   name: string,
 ): { dir: string; done: () => boolean; markDone: () => void } {
-  const dir = path.join(config.dir, 'install', name);
+  const dir = path.join(config.installDir, name);
   const marker = path.join(dir, '.installed');
   return {
     dir,

@@ -6,8 +6,10 @@ import path from 'node:path';
  * stack can run beside a developer's own services.
  */
 export interface StackConfig {
-  /** Root of installs, data, logs and pid files; ignored by git. */
+  /** Root of data, logs and pid files; ignored by git. */
   dir: string;
+  /** Where installs are cached (default `<dir>/install`); several stacks may share one. */
+  installDir: string;
   kafka: { version: string; port: number; controllerPort: number; heapMb: number };
   registry: { version: string; port: number; managementPort: number; heapMb: number };
   mongo: { ferretdbVersion: string; port: number };
@@ -30,8 +32,10 @@ export function readStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
   };
   const port = (name: string, fallback: number): number => integer(name, fallback, 1, 65535);
   const text = (name: string, fallback: string): string => env[name] || fallback;
+  const dir = path.resolve(text('STACK_DIR', path.join(projectRoot, '.stack')));
   return {
-    dir: path.resolve(text('STACK_DIR', path.join(projectRoot, '.stack'))),
+    dir,
+    installDir: path.resolve(text('STACK_INSTALL_DIR', path.join(dir, 'install'))),
     kafka: {
       version: text('STACK_KAFKA_VERSION', '4.1.1'),
       port: port('STACK_KAFKA_PORT', 19092),
