@@ -21,7 +21,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/config.ts', 'infra/stack/**', 'test/harness/**', '**/*.js', '**/*.mjs'],
+    files: ['**/config.ts', 'infra/stack/**', 'test/**', '**/*.js', '**/*.mjs'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
