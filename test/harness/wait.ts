@@ -17,9 +17,15 @@ export async function waitFor<T>(
       lastError = error;
     }
     if (Date.now() > deadline) {
-      const why = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
+      // Errors from another realm (Node internals under jest) fail `instanceof Error`.
+      const why = lastError === undefined ? '' : `; last error: ${describe(lastError)}`;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${why}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+function describe(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'message' in error) return String(error.message);
+  return String(error);
 }

@@ -1,0 +1,319 @@
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { classify, type PlatformError } from './errors';
+import type { PublishDeadLetter } from './dead-letters';
+import type { Logger } from './log';
+
+/**
+ * The consumer runner: one consumer group per bounded context. It consumes in batches, one
+ * partition at a time (so per-key order holds), drops what the filter policy rejects before
+ * decoding, hands decoded events to the handler in bulk, and resolves an offset only after
+ * the handler's state write has returned. Transient faults are retried with back-off,
+ * forever, never dead-lettered; permanent ones go to the dead-letter topic after a few
+ * attempts, and the partition keeps flowing.
+ */
+export interface Received<E> {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  headers: IHeaders;
+  /** Broker timestamp, epoch milliseconds. */
+  timestamp: number;
+  event: E;
+}
+
+export interface HandleOutcome {
+  /** Events that had already been applied (found by their dedup marker). */
+  duplicates: number;
+}
+
+export interface ConsumerDefinition<E> {
+  group: string;
+  topics: readonly string[];
+  /** Evaluated on headers before decoding; `false` means filtered: committed and counted. */
+  accepts?: (headers: IHeaders) => boolean;
+  decode(message: KafkaMessage, topic: string): Promise<E>;
+  /** Applies a batch idempotently; must be durable when it resolves. */
+  handle(batch: readonly Received<E>[]): Promise<HandleOutcome | void>;
+  /** When the event happened, for the end-to-end latency metric. */
+  describe?(event: E): { type: string; occurredAt: number };
+}
+
+/** What the runner reports; `metered` adapts it to Prometheus, tests read it directly. */
+export interface RunnerObserver {
+  consumed(topic: string, count: number): void;
+  filtered(topic: string): void;
+  processed(topic: string, count: number, seconds: number): void;
+  duplicates(topic: string, count: number): void;
+  retried(topic: string, error: PlatformError): void;
+  deadLettered(topic: string, error: PlatformError): void;
+  batch(topic: string, seconds: number): void;
+  applied(eventType: string, latencySeconds: number): void;
+  lag(topic: string, partition: number, lag: number): void;
+  rebalanced(): void;
+  crashed(): void;
+}
+
+export interface RunnerOptions {
+  kafka: Kafka;
+  deadLetter: PublishDeadLetter;
+  observer: RunnerObserver;
+  log: Logger;
+  fromBeginning?: boolean;
+  /** Attempts for a permanent failure before the message is dead-lettered. */
+  permanentAttempts?: number;
+  backoff?: { initialMs: number; maxMs: number };
+  /** Crashes kafkajs may restart from before the runner gives up (and `onFatal` runs). */
+  maxRestarts?: number;
+  /** Called once when the consumer cannot go on; the composition root exits non-zero. */
+  onFatal?: (error: Error) => void;
+  /** A consumer that makes no progress for this long while lag > 0 is reported stuck. */
+  stuckAfterMs?: number;
+}
+
+export interface ConsumerRunner {
+  readonly group: string;
+  start(): Promise<void>;
+  /** Lets the batch in hand finish (its offsets are committed), then leaves the group. */
+  stop(): Promise<void>;
+  status(): { joined: boolean; stuck: boolean; lag: number; crashed: boolean };
+}
+
+class StopRequested extends Error {}
+
+export function createConsumerRunner<E>(
+  definition: ConsumerDefinition<E>,
+  options: RunnerOptions,
+): ConsumerRunner {
+  const { kafka, deadLetter, observer } = options;
+  const permanentAttempts = options.permanentAttempts ?? 3;
+  const backoff = options.backoff ?? { initialMs: 200, maxMs: 30_000 };
+  const maxRestarts = options.maxRestarts ?? 10;
+  const stuckAfterMs = options.stuckAfterMs ?? 60_000;
+  const log = options.log.child({ group: definition.group });
+  let restarts = 0;
+  const state = { joined: false, crashed: false, stuck: false, lastProgressAt: Date.now() };
+  const lagByPartition = new Map<string, number>();
+  let watchdog: NodeJS.Timeout | undefined;
+
+  const consumer: Consumer = kafka.consumer({
+    groupId: definition.group,
+    retry: {
+      // kafkajs restarts a crashed consumer on retriable errors; bound it so a consumer that
+      // cannot recover ends the process (a supervisor restarts it) instead of looping.
+      restartOnFailure: async (error) => {
+        restarts += 1;
+        log.warn('consumer crashed; restarting', { error, restarts });
+        return restarts <= maxRestarts;
+      },
+    },
+  });
+
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    state.joined = true;
+    observer.rebalanced();
+    log.info('joined group');
+  });
+  consumer.on(consumer.events.REBALANCING, () => {
+    state.joined = false;
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    observer.crashed();
+    if (!payload.restart) {
+      state.crashed = true;
+      log.error('consumer crashed for good', { error: payload.error });
+      options.onFatal?.(payload.error);
+    }
+  });
+
+  const totalLag = (): number => [...lagByPartition.values()].reduce((sum, lag) => sum + lag, 0);
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const { topic, partition } = batch;
+    const started = process.hrtime.bigint();
+    const stopping = (): boolean => !isRunning() || isStale();
+    observer.consumed(topic, batch.messages.length);
+
+    const wait = async (attempt: number): Promise<void> => {
+      const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 20));
+      const until = Date.now() + delay * (0.8 + Math.random() * 0.4);
+      while (Date.now() < until) {
+        if (stopping()) throw new StopRequested();
+        await heartbeat();
+        await sleep(Math.min(1_000, until - Date.now()));
+      }
+    };
+
+    /** Retries transient faults forever (while running), permanent ones a few times. */
+    const withRetry = async <T>(
+      what: () => Promise<T>,
+    ): Promise<{ ok: true; value: T } | { ok: false; error: PlatformError; attempts: number }> => {
+      for (let attempt = 1; ; attempt += 1) {
+        if (stopping()) throw new StopRequested();
+        try {
+          return { ok: true, value: await what() };
+        } catch (raw) {
+          if (raw instanceof StopRequested) throw raw;
+          const error = classify(raw);
+          if (error.category === 'permanent' && attempt >= permanentAttempts)
+            return { ok: false, error, attempts: attempt };
+          observer.retried(topic, error);
+          log.warn('retrying after failure', {
+            topic,
+            partition,
+            code: error.code,
+            category: error.category,
+            attempt,
+            error,
+          });
+          await wait(attempt);
+        }
+      }
+    };
+
+    const sendToDeadLetters = async (
+      message: KafkaMessage,
+      error: PlatformError,
+      attempts: number,
+    ): Promise<void> => {
+      // Publishing the dead letter is itself retried as a transient operation.
+      const published = await withRetry(() =>
+        deadLetter({ topic, partition, message, group: definition.group, error, attempts }),
+      );
+      if (!published.ok) throw published.error;
+      observer.deadLettered(topic, error);
+      log.warn('dead-lettered a message', {
+        topic,
+        partition,
+        offset: message.offset,
+        code: error.code,
+        reason: error.message,
+        deadLetterTopic: published.value,
+      });
+    };
+
+    const apply = async (items: Received<E>[]): Promise<void> => {
+      const handlerStarted = process.hrtime.bigint();
+      const whole = await withRetry(() => definition.handle(items));
+      if (whole.ok) {
+        recordApplied(items, whole.value, handlerStarted);
+        return;
+      }
+      // A permanent failure of the batch: apply one by one to find the poison message(s).
+      // Re-applying the others is harmless: handlers are idempotent.
+      for (const item of items) {
+        const single = await withRetry(() => definition.handle([item]));
+        if (single.ok) recordApplied([item], single.value, process.hrtime.bigint());
+        else {
+          const original = batch.messages.find((m) => m.offset === item.offset);
+          if (original) await sendToDeadLetters(original, single.error, single.attempts);
+        }
+      }
+    };
+
+    const recordApplied = (items: Received<E>[], outcome: HandleOutcome | void, since: bigint): void => {
+      observer.processed(topic, items.length, seconds(since));
+      if (outcome && outcome.duplicates > 0) observer.duplicates(topic, outcome.duplicates);
+      if (definition.describe) {
+        const now = Date.now();
+        for (const item of items) {
+          const { type, occurredAt } = definition.describe(item.event);
+          observer.applied(type, Math.max(0, now - occurredAt) / 1000);
+        }
+      }
+    };
+
+    // Offsets are resolved strictly in order: a run of decoded events is applied before a
+    // dead letter that follows it is published, so a commit never skips unapplied work.
+    let run: Received<E>[] = [];
+    let runEnd: string | undefined;
+    const flush = async (): Promise<void> => {
+      if (run.length > 0) await apply(run);
+      if (runEnd !== undefined) resolveOffset(runEnd);
+      run = [];
+      runEnd = undefined;
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+      state.lastProgressAt = Date.now();
+    };
+
+    try {
+      for (const message of batch.messages) {
+        if (stopping()) throw new StopRequested();
+        if (definition.accepts && !definition.accepts(message.headers ?? {})) {
+          observer.filtered(topic);
+          runEnd = message.offset;
+          continue;
+        }
+        const decoded = await withRetry(() => definition.decode(message, topic));
+        if (decoded.ok) {
+          run.push({
+            topic,
+            partition,
+            offset: message.offset,
+            key: message.key ? message.key.toString('utf8') : null,
+            headers: message.headers ?? {},
+            timestamp: Number(message.timestamp),
+            event: decoded.value,
+          });
+          runEnd = message.offset;
+        } else {
+          await flush();
+          await sendToDeadLetters(message, decoded.error, decoded.attempts);
+          resolveOffset(message.offset);
+        }
+      }
+      await flush();
+    } catch (error) {
+      // Stopping mid-batch: what was resolved is committed, the rest comes again.
+      if (error instanceof StopRequested) return;
+      throw error;
+    } finally {
+      const lag = Number(batch.offsetLag());
+      lagByPartition.set(`${topic}:${partition}`, lag);
+      observer.lag(topic, partition, lag);
+      observer.batch(topic, seconds(started));
+    }
+  }
+
+  return {
+    group: definition.group,
+    async start() {
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: [...definition.topics],
+        fromBeginning: options.fromBeginning ?? true,
+      });
+      await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, eachBatch });
+      watchdog = setInterval(
+        () => {
+          const idle = Date.now() - state.lastProgressAt;
+          const stuck = totalLag() > 0 && idle > stuckAfterMs;
+          if (stuck && !state.stuck)
+            log.error('consumer is stuck: lag > 0 and no progress', { lag: totalLag(), idleMs: idle });
+          state.stuck = stuck;
+        },
+        Math.min(5_000, stuckAfterMs),
+      );
+      watchdog.unref();
+    },
+    async stop() {
+      if (watchdog) clearInterval(watchdog);
+      // kafkajs's stop() waits for the running batch, whose resolved offsets are then
+      // committed; disconnect() alone does not commit.
+      await consumer.stop();
+      await consumer.disconnect();
+      state.joined = false;
+    },
+    status: () => ({ joined: state.joined, stuck: state.stuck, lag: totalLag(), crashed: state.crashed }),
+  };
+}
+
+function seconds(since: bigint): number {
+  return Number(process.hrtime.bigint() - since) / 1e9;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
