@@ -4,11 +4,14 @@
  * after them are still applied and committed.
  */
 import { Kafka, logLevel, Partitioners, type KafkaMessage } from 'kafkajs';
-import { createConsumerRunner, type Received, type RunnerObserver } from '@runtime/consumer-runner';
+import { Registry } from 'prom-client';
+import { createConsumerRunner, type Received } from '@runtime/consumer-runner';
 import { createDeadLetterPublisher, deadLetterHeaders } from '@runtime/dead-letters';
 import { permanent } from '@runtime/errors';
 import { compilePolicy } from '@runtime/filter-policy';
 import { createLogger } from '@runtime/log';
+import { meteredObserver } from '@runtime/metered-observer';
+import { createRuntimeMetrics } from '@runtime/metrics';
 import { testEndpoints } from '@test/harness/endpoints';
 import { uniqueName } from '@test/harness/names';
 import { waitFor } from '@test/harness/wait';
@@ -25,22 +28,16 @@ interface Step {
   seq: number;
 }
 
-function countingObserver() {
-  const counts = { consumed: 0, filtered: 0, processed: 0, deadLettered: 0 };
-  const observer: RunnerObserver = {
-    consumed: (_t, n) => void (counts.consumed += n),
-    filtered: () => void (counts.filtered += 1),
-    processed: (_t, n) => void (counts.processed += n),
-    duplicates: () => undefined,
-    retried: () => undefined,
-    deadLettered: () => void (counts.deadLettered += 1),
-    batch: () => undefined,
-    applied: () => undefined,
-    lag: () => undefined,
-    rebalanced: () => undefined,
-    crashed: () => undefined,
-  };
-  return { counts, observer };
+/** The value of one series of a metric, as Prometheus would scrape it. */
+async function valueOf(
+  metric: { get(): Promise<{ values: { value: number; labels: object }[] }> },
+  labels: object,
+) {
+  const { values } = await metric.get();
+  const matching = values.filter((v) =>
+    Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x),
+  );
+  return matching.reduce((sum, v) => sum + v.value, 0);
 }
 
 const decodeStep = async (message: KafkaMessage): Promise<Step> => {
@@ -105,7 +102,9 @@ describe('consumer runner', () => {
     await producer.send({ topic, messages: tail });
 
     const applied = new Map<string, number[]>();
-    const { counts, observer } = countingObserver();
+    const metrics = createRuntimeMetrics(new Registry());
+    metrics.initialise(group, topic);
+    const observer = meteredObserver(metrics, group);
     const runner = createConsumerRunner<Step>(
       {
         group,
@@ -133,8 +132,9 @@ describe('consumer runner', () => {
         orders.every((o) => applied.get(o)?.at(-1) === 25),
       );
       for (const orderId of orders) expect(applied.get(orderId)).toEqual(expected);
-      expect(counts.filtered).toBe(4 * 5);
-      expect(counts.deadLettered).toBe(2);
+      expect(await valueOf(metrics.messagesFiltered, { group, topic })).toBe(4 * 5);
+      expect(await valueOf(metrics.messagesDeadLettered, { group, topic, category: 'permanent' })).toBe(2);
+      expect(await valueOf(metrics.messagesProcessed, { group, topic })).toBe(4 * 21);
 
       const letters: KafkaMessage[] = [];
       const reader = kafka.consumer({ groupId: uniqueName('dlq-reader') });
