@@ -69,6 +69,8 @@ export interface RunnerOptions {
   onFatal?: (error: Error) => void;
   /** A consumer that makes no progress for this long while lag > 0 is reported stuck. */
   stuckAfterMs?: number;
+  /** Caps a batch's size per partition (kafkajs default 1 MiB). */
+  maxBytesPerPartition?: number;
 }
 
 export interface ConsumerRunner {
@@ -98,6 +100,7 @@ export function createConsumerRunner<E>(
 
   const consumer: Consumer = kafka.consumer({
     groupId: definition.group,
+    ...(options.maxBytesPerPartition ? { maxBytesPerPartition: options.maxBytesPerPartition } : {}),
     retry: {
       // kafkajs restarts a crashed consumer on retriable errors; bound it so a consumer that
       // cannot recover ends the process (a supervisor restarts it) instead of looping.

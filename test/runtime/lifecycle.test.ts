@@ -1,0 +1,127 @@
+/**
+ * Real processes, real signals: a consumer process drains on SIGTERM (finishes its batch,
+ * commits, exits 0) and one killed with SIGKILL mid-batch loses nothing either; after a
+ * restart every event has been applied exactly once.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { MongoClient } from 'mongodb';
+import type { AggregateDocument } from '@runtime/idempotent-store';
+import { testEndpoints } from '@test/harness/endpoints';
+import { uniqueName } from '@test/harness/names';
+import { waitFor } from '@test/harness/wait';
+
+const endpoints = testEndpoints();
+const root = path.resolve(__dirname, '..', '..');
+const kafka = new Kafka({
+  clientId: 'lifecycle-test',
+  brokers: endpoints.kafkaBrokers,
+  logLevel: logLevel.NOTHING,
+});
+
+describe('consumer process lifecycle', () => {
+  const topic = uniqueName('lifecycle');
+  const group = uniqueName('lifecycle-group');
+  const database = uniqueName('lifecycle');
+  const keys = Array.from({ length: 8 }, (_, i) => `order-${i}`);
+  const admin = kafka.admin();
+  const producer = kafka.producer({ idempotent: true });
+  const mongo = new MongoClient(endpoints.mongoUrl);
+  const children: ChildProcess[] = [];
+  let produced = 0;
+
+  beforeAll(async () => {
+    await Promise.all([admin.connect(), producer.connect(), mongo.connect()]);
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 3 }, { topic: `${group}.dlq` }],
+      waitForLeaders: true,
+    });
+  });
+
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await admin.deleteTopics({ topics: [topic, `${group}.dlq`] }).catch(() => undefined);
+    await mongo.db(database).dropDatabase();
+    await Promise.all([admin.disconnect(), producer.disconnect(), mongo.close()]);
+  });
+
+  const produce = async (perKey: number): Promise<void> => {
+    const messages = keys.flatMap((key) =>
+      Array.from({ length: perKey }, () => {
+        produced += 1;
+        return { key, value: 'x', headers: { 'event-id': `e-${produced}` } };
+      }),
+    );
+    await producer.send({ topic, acks: -1, messages });
+  };
+
+  const startWorker = (): ChildProcess => {
+    const child = spawn(
+      path.join(root, 'node_modules', '.bin', 'tsx'),
+      ['test/fixtures/counting-worker.ts'],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+          MONGO_URL: endpoints.mongoUrl,
+          TOPIC: topic,
+          GROUP: group,
+          DATABASE: database,
+          HANDLER_DELAY_MS: '40',
+          MAX_BATCH_BYTES: '1024',
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    children.push(child);
+    return child;
+  };
+
+  const exitOf = (child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> =>
+    new Promise((resolve) =>
+      child.exitCode !== null || child.signalCode !== null
+        ? resolve({ code: child.exitCode, signal: child.signalCode })
+        : child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+
+  const counts = async (): Promise<Map<string, number>> => {
+    const documents = await mongo.db(database).collection<AggregateDocument>('counts').find().toArray();
+    return new Map(documents.map((d) => [d._id, Number(d.n)]));
+  };
+  const total = async (): Promise<number> => [...(await counts()).values()].reduce((a, b) => a + b, 0);
+
+  it('drains on SIGTERM and exits 0; a restart goes on without loss or duplicate effects', async () => {
+    await produce(40);
+    const first = startWorker();
+    await waitFor('some progress', async () => (await total()) >= 40, { timeoutMs: 60_000 });
+    first.kill('SIGTERM');
+    expect(await exitOf(first)).toEqual({ code: 0, signal: null });
+    const atStop = await total();
+    expect(atStop).toBeLessThan(produced);
+
+    const second = startWorker();
+    await waitFor('every event applied', async () => (await total()) === produced, { timeoutMs: 90_000 });
+    expect([...(await counts()).values()]).toEqual(keys.map(() => 40));
+    second.kill('SIGTERM');
+    expect((await exitOf(second)).code).toBe(0);
+  });
+
+  it('loses nothing and applies nothing twice when the process is killed mid-batch', async () => {
+    const before = await total();
+    await produce(30);
+    const victim = startWorker();
+    await waitFor('progress after restart', async () => (await total()) >= before + 30, {
+      timeoutMs: 60_000,
+    });
+    victim.kill('SIGKILL');
+    expect((await exitOf(victim)).signal).toBe('SIGKILL');
+
+    const survivor = startWorker();
+    await waitFor('every event applied', async () => (await total()) === produced, { timeoutMs: 90_000 });
+    expect([...(await counts()).values()]).toEqual(keys.map(() => 70));
+    survivor.kill('SIGTERM');
+    expect((await exitOf(survivor)).code).toBe(0);
+  });
+});
