@@ -10,17 +10,11 @@ import path from 'node:path';
 import { readStackConfig } from '@infra/stack/config';
 import { isAlive, portIsOpen } from '@infra/stack/processes';
 import { down, status, up } from '@infra/stack/stack';
+import { describeWithNativeInstalls, nativeStack } from '@test/harness/native';
 
-const ownStack = readStackConfig(process.env);
-const dockerOrExternal = !fs.existsSync(
-  path.join(ownStack.installDir, `kafka-${ownStack.kafka.version}`, '.installed'),
-);
+const ownStack = nativeStack;
 
-// Without a native install (endpoints from the environment, or containers) there is no
-// native stack to examine; the describe block says so rather than passing silently.
-const describeNative = dockerOrExternal ? describe.skip : describe;
-
-describeNative('native stack lifecycle', () => {
+describeWithNativeInstalls('native stack lifecycle', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stack-lifecycle-'));
   const config = readStackConfig({
     ...process.env,
