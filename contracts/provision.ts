@@ -6,7 +6,7 @@
  * The decision is a pure function (`planTopics`) of the desired and observed topics; the kafkajs
  * part only observes and executes, so the rules are unit-tested without a broker.
  */
-import { ConfigResourceTypes, type Admin, type ITopicConfig } from 'kafkajs';
+import { ConfigResourceTypes, ConfigSource, type Admin, type ITopicConfig } from 'kafkajs';
 import { deadLetters, deadLetterTopicName, topics as catalogue, type TopicDeclaration } from './topics';
 
 export interface DesiredTopic {
@@ -22,6 +22,12 @@ export interface ObservedTopic {
   readonly partitions: number;
   readonly replicationFactor: number;
   readonly config: Readonly<Record<string, string | undefined>>;
+  /**
+   * The topic's own dynamic configs (source TOPIC_CONFIG, i.e. set on this topic rather than
+   * inherited from the broker), including ones the catalogue does not own, e.g. an operator's
+   * `segment.ms`. Absent when unknown.
+   */
+  readonly overrides?: Readonly<Record<string, string>>;
 }
 
 export interface ConfigChange {
@@ -173,12 +179,20 @@ async function observe(admin: TopicAdmin, names: readonly string[]): Promise<Map
   for (const topic of metadata.topics) {
     const resource = configs.resources.find((candidate) => candidate.resourceName === topic.name);
     const config: Record<string, string> = {};
-    for (const entry of resource?.configEntries ?? []) config[entry.configName] = entry.configValue;
+    const overrides: Record<string, string> = {};
+    for (const entry of resource?.configEntries ?? []) {
+      config[entry.configName] = entry.configValue;
+      // Sensitive values come back as null and cannot be re-sent; topics have none.
+      if (entry.configSource === ConfigSource.TOPIC_CONFIG && typeof entry.configValue === 'string') {
+        overrides[entry.configName] = entry.configValue;
+      }
+    }
     observed.set(topic.name, {
       name: topic.name,
       partitions: topic.partitions.length,
       replicationFactor: Math.max(0, ...topic.partitions.map((partition) => partition.replicas.length)),
       config,
+      overrides,
     });
   }
   return observed;
@@ -193,38 +207,84 @@ function toTopicConfig(topic: DesiredTopic): ITopicConfig {
   };
 }
 
+/** The catalogue's configs, then the topic's overrides of configs the catalogue does not own. */
+function alteredConfig(topic: DesiredTopic, current: ObservedTopic | undefined): [string, string][] {
+  const foreign = Object.entries(current?.overrides ?? {}).filter(([name]) => !(name in topic.config));
+  return [...Object.entries(topic.config), ...foreign];
+}
+
+export interface ApplyOptions {
+  /** How long to wait for altered configs to become visible (see `awaitVisible`); 15 s by default. */
+  readonly settleTimeoutMs?: number;
+}
+
 /**
- * Observes, plans and applies. Safe to run any number of times, and concurrently: a topic another
- * process created in the meantime makes `createTopics` report it as existing, which is fine.
+ * Waits until the broker describes every altered topic with the catalogue's configs. On KRaft
+ * (Kafka 4.x) AlterConfigs is acknowledged once the controller has committed the change, before
+ * the broker answering DescribeConfigs has applied it: measured here, a describe right after the
+ * acknowledgement still returned the old value for ~200 ms. Without this wait a second run
+ * straight after the first re-plans the same alteration, and a caller that checks (or a
+ * process that starts producing) right after provisioning sees the old settings.
+ */
+async function awaitVisible(
+  admin: TopicAdmin,
+  altered: readonly DesiredTopic[],
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const observed = await observe(
+      admin,
+      altered.map((topic) => topic.name),
+    );
+    const pending = planTopics(altered, observed).actions.flatMap((action) =>
+      action.kind === 'unchanged' ? [] : [action.topic.name],
+    );
+    if (pending.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(`topic configs altered but not visible after ${timeoutMs} ms: ${pending.join(', ')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Observes, plans and applies; returns once the broker describes what it applied. Safe to run
+ * any number of times, and concurrently: a topic another process created in the meantime makes
+ * `createTopics` report it as existing, which is fine.
  */
 export async function provisionTopics(
   admin: TopicAdmin,
   desired: readonly DesiredTopic[],
+  options: ApplyOptions = {},
 ): Promise<TopicPlan> {
-  const plan = planTopics(
-    desired,
-    await observe(
-      admin,
-      desired.map((topic) => topic.name),
-    ),
+  const observed = await observe(
+    admin,
+    desired.map((topic) => topic.name),
   );
+  const plan = planTopics(desired, observed);
   const creates = plan.actions.flatMap((action) =>
     action.kind === 'create' ? [toTopicConfig(action.topic)] : [],
   );
   if (creates.length > 0) await admin.createTopics({ topics: creates, waitForLeaders: true });
   const alters = plan.actions.flatMap((action) => (action.kind === 'alter-config' ? [action.topic] : []));
   if (alters.length > 0) {
-    // kafkajs implements only the non-incremental AlterConfigs API, which REPLACES a topic's
-    // dynamic config: send every config the catalogue owns, never just the changed ones, or the
-    // others would fall back to broker defaults.
+    // kafkajs implements only the non-incremental AlterConfigs API (IncrementalAlterConfigs is
+    // "not implemented" in 2.2.4), which REPLACES a topic's dynamic config: send every config the
+    // catalogue owns, never just the changed ones, plus the topic's other overrides as they are
+    // (e.g. an operator's segment.ms), or those would silently fall back to broker defaults.
     await admin.alterConfigs({
       validateOnly: false,
       resources: alters.map((topic) => ({
         type: ConfigResourceTypes.TOPIC,
         name: topic.name,
-        configEntries: Object.entries(topic.config).map(([name, value]) => ({ name, value })),
+        configEntries: alteredConfig(topic, observed.get(topic.name)).map(([name, value]) => ({
+          name,
+          value,
+        })),
       })),
     });
+    await awaitVisible(admin, alters, options.settleTimeoutMs ?? 15_000);
   }
   return plan;
 }
