@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { classify, type PlatformError } from './errors';
-import type { PublishDeadLetter } from './dead-letters';
+import { replayedForGroupHeader, type PublishDeadLetter } from './dead-letters';
+import type { ReadinessReport } from './http';
 import type { Logger } from './log';
 
 /**
@@ -93,6 +94,7 @@ export function createConsumerRunner<E>(
   const maxRestarts = options.maxRestarts ?? 10;
   const stuckAfterMs = options.stuckAfterMs ?? 60_000;
   const log = options.log.child({ group: definition.group });
+  const meantForThisGroup = forGroup(definition.group);
   let restarts = 0;
   const state = { joined: false, crashed: false, stuck: false, lastProgressAt: Date.now() };
   const lagByPartition = new Map<string, number>();
@@ -244,7 +246,10 @@ export function createConsumerRunner<E>(
     try {
       for (const message of batch.messages) {
         if (stopping()) throw new StopRequested();
-        if (definition.accepts && !definition.accepts(message.headers ?? {})) {
+        if (
+          !meantForThisGroup(message.headers) ||
+          (definition.accepts && !definition.accepts(message.headers ?? {}))
+        ) {
           observer.filtered(topic);
           runEnd = message.offset;
           continue;
@@ -311,6 +316,30 @@ export function createConsumerRunner<E>(
     },
     status: () => ({ joined: state.joined, stuck: state.stuck, lag: totalLag(), crashed: state.crashed }),
   };
+}
+
+/**
+ * A dead letter replayed to its original topic is read by every group on that topic, but
+ * only the group that failed on it should apply it again; the others skip it like a
+ * filtered message (they applied the original already).
+ */
+function forGroup(group: string) {
+  return (headers: IHeaders | undefined): boolean => {
+    const target = headers?.[replayedForGroupHeader];
+    return target === undefined || target.toString() === group;
+  };
+}
+
+/** Readiness of a process's consumers, for its `/ready`: joined, not crashed, not stuck. */
+export function readinessOf(runners: readonly ConsumerRunner[]): ReadinessReport {
+  const reasons = runners.flatMap((runner) => {
+    const { joined, stuck, crashed } = runner.status();
+    if (crashed) return [`consumer group ${runner.group} crashed`];
+    if (stuck) return [`consumer group ${runner.group} is stuck with lag`];
+    if (!joined) return [`consumer group ${runner.group} has not joined (or is rebalancing)`];
+    return [];
+  });
+  return { ready: reasons.length === 0, reasons };
 }
 
 function seconds(since: bigint): number {

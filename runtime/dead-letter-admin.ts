@@ -40,13 +40,13 @@ import {
   type KafkaMessage,
   type Producer,
 } from 'kafkajs';
-import { deadLetterHeaders, schemaIdOf } from './dead-letters';
+import { deadLetterHeaders, replayedForGroupHeader, schemaIdOf } from './dead-letters';
 import { errorCodes, permanent, transient } from './errors';
 
 /** Headers a replay adds; the `scm_dlt-` prefix keeps them out of a later dead letter's diagnostics. */
 export const replayHeaders = {
   replayedFrom: 'scm_dlt-replayed-from',
-  replayedForGroup: 'scm_dlt-replayed-for-group',
+  replayedForGroup: replayedForGroupHeader,
 } as const;
 
 const diagnosticPrefixes = ['kafka_dlt-', 'scm_dlt-'] as const;

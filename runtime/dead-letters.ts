@@ -23,6 +23,9 @@ export const deadLetterHeaders = {
   deadLetteredAt: 'scm_dlt-dead-lettered-at',
 } as const;
 
+/** Set on a replayed dead letter: the one consumer group that should apply it again. */
+export const replayedForGroupHeader = 'scm_dlt-replayed-for-group';
+
 export interface DeadLetter {
   topic: string;
   partition: number;
