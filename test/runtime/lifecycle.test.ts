@@ -56,7 +56,7 @@ describe('consumer process lifecycle', () => {
     await producer.send({ topic, acks: -1, messages });
   };
 
-  const startWorker = (): ChildProcess => {
+  const startWorker = (httpPort?: number): ChildProcess => {
     const child = spawn(
       path.join(root, 'node_modules', '.bin', 'tsx'),
       ['test/fixtures/counting-worker.ts'],
@@ -71,6 +71,7 @@ describe('consumer process lifecycle', () => {
           DATABASE: database,
           HANDLER_DELAY_MS: '40',
           MAX_BATCH_BYTES: '1024',
+          ...(httpPort ? { HTTP_PORT: String(httpPort) } : {}),
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       },
@@ -101,9 +102,19 @@ describe('consumer process lifecycle', () => {
     const atStop = await total();
     expect(atStop).toBeLessThan(produced);
 
-    const second = startWorker();
+    const second = startWorker(39180);
     await waitFor('every event applied', async () => (await total()) === produced, { timeoutMs: 90_000 });
     expect([...(await counts()).values()]).toEqual(keys.map(() => 40));
+    // The process says so itself: ready (joined), and its metrics count what it applied.
+    await waitFor(
+      'the restarted process to be ready',
+      async () => (await fetch('http://127.0.0.1:39180/ready')).ok,
+    );
+    const metrics = await (await fetch('http://127.0.0.1:39180/metrics')).text();
+    const processed = new RegExp(
+      `scm_messages_processed_total\\{group="${group}",topic="${topic}"\\} (\\d+)`,
+    ).exec(metrics);
+    expect(Number(processed?.[1])).toBe(produced - atStop);
     second.kill('SIGTERM');
     expect((await exitOf(second)).code).toBe(0);
   });
