@@ -1,12 +1,14 @@
 /**
  * Creates or updates the catalogue's topics on a broker (idempotent):
  *
- *   tsx contracts/provision-topics.ts --brokers host:9092[,host:9093] [--replication-factor 1]
+ *   tsx contracts/provision-topics.ts [--brokers host:9092[,host:9093]] [--replication-factor 1]
+ *   (without --brokers: KAFKA_BROKERS, else the native local stack's)
  *                                     [--dead-letter-groups inventory,production]
  *
  * Exits 1 when the broker's topics drift from the catalogue in ways it will not change by itself
  * (partitions, replication factor); see contracts/provision.ts.
  */
+import { defaultKafkaBrokers } from '@infra/stack/config';
 import { Kafka, logLevel } from 'kafkajs';
 import { assertNever } from './schema-model';
 import { desiredTopics, provisionTopics, type ProvisionOptions } from './provision';
@@ -26,8 +28,10 @@ function parseArgs(argv: readonly string[]): Arguments | string {
     if (value === undefined || value.startsWith('--')) return `${name} needs a value`;
     values.set(name, value);
   }
-  const brokers = (values.get('--brokers') ?? '').split(',').filter((broker) => broker !== '');
-  if (brokers.length === 0) return '--brokers is required';
+  const given = values.get('--brokers');
+  const brokers =
+    given === undefined ? defaultKafkaBrokers() : given.split(',').filter((broker) => broker !== '');
+  if (brokers.length === 0) return '--brokers names no broker';
   const replicationFactor = Number(values.get('--replication-factor') ?? '1');
   if (!Number.isInteger(replicationFactor) || replicationFactor < 1)
     return '--replication-factor must be a positive integer';
@@ -41,7 +45,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv);
   if (typeof args === 'string') {
     console.error(
-      `${args}\nusage: tsx contracts/provision-topics.ts --brokers host:port[,...] [--replication-factor N] [--dead-letter-groups g1,g2]`,
+      `${args}\nusage: tsx contracts/provision-topics.ts [--brokers host:port[,...]] [--replication-factor N] [--dead-letter-groups g1,g2]`,
     );
     return 2;
   }

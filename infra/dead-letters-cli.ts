@@ -17,7 +17,7 @@ import {
   type DeadLetterView,
 } from '@runtime/dead-letter-admin';
 import { isPlatformError } from '@runtime/errors';
-import { readStackConfig, stackEndpoints } from './stack/config';
+import { defaultKafkaBrokers } from './stack/config';
 
 const usage = `usage: npm run dlq -- list <group> [--limit N] [--from OFFSET] [--include-handled] [--json]
        npm run dlq -- replay <group> <partition:offset...> | --all
@@ -34,7 +34,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (!['list', 'replay', 'drop'].includes(command)) throw new UsageError(`unknown command ${command}`);
   if (group === undefined || group.startsWith('-')) throw new UsageError(`${command} needs a consumer group`);
 
-  const brokers = (env.KAFKA_BROKERS || stackEndpoints(readStackConfig(env)).KAFKA_BROKERS || '').split(',');
+  const brokers = defaultKafkaBrokers(env);
   const kafka = new Kafka({ clientId: 'dead-letters-cli', brokers, logLevel: logLevel.ERROR });
   const admin = createDeadLetterAdmin({ kafka, topic: deadLetterTopicName(group) });
   try {

@@ -74,3 +74,12 @@ export function stackEndpoints(config: StackConfig): Record<string, string> {
     PROMETHEUS_URL: `http://127.0.0.1:${config.prometheus.port}`,
   };
 }
+
+/**
+ * The brokers a command-line tool talks to: KAFKA_BROKERS, else the native stack's.
+ */
+export function defaultKafkaBrokers(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.KAFKA_BROKERS || stackEndpoints(readStackConfig(env)).KAFKA_BROKERS || '')
+    .split(',')
+    .filter(Boolean);
+}
