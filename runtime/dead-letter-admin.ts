@@ -678,6 +678,15 @@ async function readRanges(
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (!payload.restart) fail(payload.error);
   });
+  const seekAll = (): void => {
+    try {
+      for (const range of ranges)
+        consumer.seek({ topic: range.topic, partition: range.partition, offset: range.from.toString() });
+    } catch {
+      // not joined yet: GROUP_JOIN seeks
+    }
+  };
+  consumer.on(consumer.events.GROUP_JOIN, seekAll);
   let timer: NodeJS.Timeout | undefined;
   try {
     await consumer.connect();
@@ -700,8 +709,10 @@ async function readRanges(
         }
       },
     });
-    for (const range of ranges)
-      consumer.seek({ topic: range.topic, partition: range.partition, offset: range.from.toString() });
+    // Seeking only saves reading from the beginning (batches skip offsets before `from`).
+    // On a broker still loading its group coordinator, kafkajs restarts the consumer and the
+    // group does not exist yet when run() returns; it is sought again once it has joined.
+    seekAll();
     await Promise.race([
       finished,
       new Promise<never>((_, reject) => {

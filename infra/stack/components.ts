@@ -115,7 +115,12 @@ export function kafkaComponent(config: StackConfig): Component {
       try {
         await admin.connect();
         const cluster = await admin.describeCluster();
-        return cluster.brokers.length > 0 && cluster.controller !== null;
+        if (cluster.brokers.length === 0 || cluster.controller === null) return false;
+        // Ready means consumer groups work too: asking for a group makes the broker create
+        // and load its offsets topic, which otherwise greets the first test with
+        // "coordinator is loading".
+        const { groups } = await admin.describeGroups(['stack-readiness']);
+        return groups.length === 1;
       } catch {
         return false;
       } finally {
