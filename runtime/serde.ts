@@ -88,7 +88,12 @@ export function readWireFrame(buffer: Buffer): WireFrame {
 // ---------------------------------------------------------------------------------------------
 
 /** The registry operations, the `operation` label of the request counter. */
-export type RegistryOperation = 'set_compatibility' | 'register' | 'get_schema_by_id' | 'delete_subject';
+export type RegistryOperation =
+  | 'set_compatibility'
+  | 'register'
+  | 'get_schema_by_id'
+  | 'delete_subject'
+  | 'check_compatibility';
 
 export type CompatibilityLevel =
   | 'NONE'
@@ -158,6 +163,23 @@ export class RegistryClient {
       });
     }
     return id;
+  }
+
+  /**
+   * `POST /compatibility/subjects/{subject}/versions/latest`: would the registry accept this
+   * schema under the subject's rule (FULL_TRANSITIVE for ours)? A subject without versions
+   * accepts anything.
+   */
+  async isCompatible(subject: string, schema: JsonValue | string): Promise<boolean> {
+    const text = typeof schema === 'string' ? schema : JSON.stringify(schema);
+    const answer = await this.call(
+      'check_compatibility',
+      'POST',
+      `/compatibility/subjects/${encodeURIComponent(subject)}/versions/latest`,
+      { schema: text },
+      (status) => (status === 404 ? null : undefined),
+    );
+    return answer === undefined || fieldOf(answer, 'is_compatible') === true;
   }
 
   /**
@@ -319,6 +341,39 @@ export async function registerSchemas(
     }
   }
   return registered;
+}
+
+/** One subject's verdict from the live part of the compatibility gate. */
+export interface RegistryVerdict {
+  readonly subject: string;
+  readonly type: EventType;
+  readonly version: number;
+  readonly compatible: boolean;
+}
+
+/**
+ * The live part of the compatibility gate: asks the registry whether every local version of
+ * every event would be accepted under its subject's rule, without registering anything.
+ */
+export async function checkAgainstRegistry(
+  client: RegistryClient,
+  options: RegistrationOptions,
+): Promise<RegistryVerdict[]> {
+  const topicOf = options.topicOf ?? ((type: EventType) => placementOf(type).topic);
+  const schemas = options.schemas ?? eventSchemas;
+  const verdicts: RegistryVerdict[] = [];
+  for (const type of new Set(options.types)) {
+    for (const schema of versionsOf(type, schemas)) {
+      const subject = subjectName(topicOf(type), schema.fullName);
+      verdicts.push({
+        subject,
+        type,
+        version: schema.version,
+        compatible: await client.isCompatible(subject, schema.schema),
+      });
+    }
+  }
+  return verdicts;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -83,3 +83,8 @@ export function defaultKafkaBrokers(env: NodeJS.ProcessEnv = process.env): strin
     .split(',')
     .filter(Boolean);
 }
+
+/** The registry a command-line tool talks to: SCHEMA_REGISTRY_URL, else the native stack's. */
+export function defaultSchemaRegistryUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SCHEMA_REGISTRY_URL || stackEndpoints(readStackConfig(env)).SCHEMA_REGISTRY_URL || '';
+}
