@@ -3,17 +3,16 @@
  * commits, exits 0) and one killed with SIGKILL mid-batch loses nothing either; after a
  * restart every event has been applied exactly once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import type { AggregateDocument } from '@runtime/idempotent-store';
 import { testEndpoints } from '@test/harness/endpoints';
 import { uniqueName } from '@test/harness/names';
 import { waitFor } from '@test/harness/wait';
+import { spawnCountingWorker } from '@test/fixtures/spawn-worker';
 
 const endpoints = testEndpoints();
-const root = path.resolve(__dirname, '..', '..');
 const kafka = new Kafka({
   clientId: 'lifecycle-test',
   brokers: endpoints.kafkaBrokers,
@@ -57,25 +56,17 @@ describe('consumer process lifecycle', () => {
   };
 
   const startWorker = (httpPort?: number): ChildProcess => {
-    const child = spawn(
-      path.join(root, 'node_modules', '.bin', 'tsx'),
-      ['test/fixtures/counting-worker.ts'],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-          MONGO_URL: endpoints.mongoUrl,
-          TOPIC: topic,
-          GROUP: group,
-          DATABASE: database,
-          HANDLER_DELAY_MS: '40',
-          MAX_BATCH_BYTES: '1024',
-          ...(httpPort ? { HTTP_PORT: String(httpPort) } : {}),
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
+    const child = spawnCountingWorker({
+      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+      MONGO_URL: endpoints.mongoUrl,
+      TOPIC: topic,
+      GROUP: group,
+      DATABASE: database,
+      HANDLER_DELAY_MS: '40',
+      MAX_BATCH_BYTES: '1024',
+      ...(httpPort ? { HTTP_PORT: String(httpPort) } : {}),
+    });
+    child.stdout?.resume(); // its logs are not needed here
     children.push(child);
     return child;
   };

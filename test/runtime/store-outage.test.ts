@@ -16,9 +16,9 @@ import { testEndpoints } from '@test/harness/endpoints';
 import { uniqueName } from '@test/harness/names';
 import { describeWithNativeInstalls, ferretdbBinary } from '@test/harness/native';
 import { waitFor } from '@test/harness/wait';
+import { spawnCountingWorker } from '@test/fixtures/spawn-worker';
 
 const endpoints = testEndpoints();
-const root = path.resolve(__dirname, '..', '..');
 const storePort = 39027;
 
 describeWithNativeInstalls('document store outage under a consumer', () => {
@@ -92,22 +92,13 @@ describeWithNativeInstalls('document store outage under a consumer', () => {
       });
     await send(0, 100);
 
-    const worker = spawn(
-      path.join(root, 'node_modules', '.bin', 'tsx'),
-      ['test/fixtures/counting-worker.ts'],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-          MONGO_URL: storeUrl,
-          TOPIC: topic,
-          GROUP: group,
-          DATABASE: 'outage',
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const worker = spawnCountingWorker({
+      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+      MONGO_URL: storeUrl,
+      TOPIC: topic,
+      GROUP: group,
+      DATABASE: 'outage',
+    });
     processes.push(worker);
     let logs = '';
     worker.stdout?.on('data', (chunk: Buffer) => void (logs += chunk.toString()));
