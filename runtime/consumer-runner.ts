@@ -1,8 +1,17 @@
-import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { classify, type PlatformError } from './errors';
 import { replayedForGroupHeader, type PublishDeadLetter } from './dead-letters';
 import type { ReadinessReport } from './http';
 import type { Logger } from './log';
+import {
+  dueAtOf,
+  originOf,
+  retryGroupName,
+  retryLevelOf,
+  retryRecord,
+  retryTopicName,
+  retryTopicNames,
+} from './retry-topics';
 
 /**
  * The consumer runner: one consumer group per bounded context. It consumes in batches, one
@@ -36,6 +45,11 @@ export interface ConsumerDefinition<E> {
   decode(message: KafkaMessage, topic: string): Promise<E>;
   /** Applies a batch idempotently; must be durable when it resolves. */
   handle(batch: readonly Received<E>[]): Promise<HandleOutcome | void>;
+  /**
+   * Delays of the non-blocking retry levels (`<group>.retry.<n>` topics, which must exist)
+   * for handler failures before they are dead-lettered; none by default.
+   */
+  retryDelaysMs?: readonly number[];
   /** When the event happened, for the end-to-end latency metric. */
   describe?(event: E): { type: string; occurredAt: number };
 }
@@ -72,6 +86,8 @@ export interface RunnerOptions {
   stuckAfterMs?: number;
   /** Caps a batch's size per partition (kafkajs default 1 MiB). */
   maxBytesPerPartition?: number;
+  /** Publishes to the retry topics; required when the definition has `retryDelaysMs`. */
+  retryProducer?: Producer;
 }
 
 export interface ConsumerRunner {
@@ -87,6 +103,48 @@ class StopRequested extends Error {}
 export function createConsumerRunner<E>(
   definition: ConsumerDefinition<E>,
   options: RunnerOptions,
+): ConsumerRunner {
+  const delays = definition.retryDelaysMs ?? [];
+  if (delays.length === 0) return createGroupRunner(definition, options, definition.group);
+  if (!options.retryProducer)
+    throw new Error(`${definition.group}: retryDelaysMs needs options.retryProducer`);
+  // The companion reads the retry levels in a group of its own, so that waiting for a
+  // message to come due never holds the original topics' partitions.
+  const main = createGroupRunner(definition, options, definition.group);
+  const companion = createGroupRunner(
+    {
+      ...definition,
+      group: retryGroupName(definition.group),
+      topics: retryTopicNames(definition.group, delays),
+    },
+    options,
+    definition.group,
+  );
+  return {
+    group: definition.group,
+    start: async () => {
+      await Promise.all([main.start(), companion.start()]);
+    },
+    stop: async () => {
+      await Promise.all([main.stop(), companion.stop()]);
+    },
+    status: () => {
+      const [a, b] = [main.status(), companion.status()];
+      return {
+        joined: a.joined && b.joined,
+        stuck: a.stuck || b.stuck,
+        lag: a.lag + b.lag,
+        crashed: a.crashed || b.crashed,
+      };
+    },
+  };
+}
+
+/** One consumer group; `ownerGroup` is the context's, whose retry and dead-letter topics it uses. */
+function createGroupRunner<E>(
+  definition: ConsumerDefinition<E>,
+  options: RunnerOptions,
+  ownerGroup: string,
 ): ConsumerRunner {
   const { kafka, deadLetter, observer } = options;
   const permanentAttempts = options.permanentAttempts ?? 3;
@@ -177,14 +235,47 @@ export function createConsumerRunner<E>(
       }
     };
 
+    const delays = definition.retryDelaysMs ?? [];
+
+    /** Handler failures go to the next retry level while there is one; then, and for
+     *  undecodable messages at once, to the owner group's dead-letter topic. */
     const sendToDeadLetters = async (
       message: KafkaMessage,
       error: PlatformError,
       attempts: number,
+      retryable = false,
     ): Promise<void> => {
+      const origin = originOf(message, topic, partition);
+      const level = retryLevelOf(message);
+      const nextDelay = delays[level];
+      if (retryable && nextDelay !== undefined && options.retryProducer) {
+        const retryTopic = retryTopicName(ownerGroup, level + 1);
+        const record = retryRecord(message, origin, level + 1, nextDelay, error, Date.now());
+        const producer = options.retryProducer;
+        const sent = await withRetry(() =>
+          producer.send({ topic: retryTopic, acks: -1, messages: [record] }),
+        );
+        if (!sent.ok) throw sent.error;
+        observer.retried(topic, error);
+        log.warn('sent a failed message to a retry topic', {
+          topic,
+          offset: message.offset,
+          retryTopic,
+          code: error.code,
+          reason: error.message,
+        });
+        return;
+      }
       // Publishing the dead letter is itself retried as a transient operation.
       const published = await withRetry(() =>
-        deadLetter({ topic, partition, message, group: definition.group, error, attempts }),
+        deadLetter({
+          topic: origin.topic,
+          partition: origin.partition,
+          message: { ...message, offset: origin.offset },
+          group: ownerGroup,
+          error,
+          attempts: attempts + level,
+        }),
       );
       if (!published.ok) throw published.error;
       observer.deadLettered(topic, error);
@@ -212,7 +303,7 @@ export function createConsumerRunner<E>(
         if (single.ok) recordApplied([item], single.value, process.hrtime.bigint());
         else {
           const original = batch.messages.find((m) => m.offset === item.offset);
-          if (original) await sendToDeadLetters(original, single.error, single.attempts);
+          if (original) await sendToDeadLetters(original, single.error, single.attempts, true);
         }
       }
     };
@@ -254,11 +345,22 @@ export function createConsumerRunner<E>(
           runEnd = message.offset;
           continue;
         }
+        const due = dueAtOf(message);
+        if (due > Date.now()) {
+          // A retry level is in due-time order: nothing behind this message is due earlier.
+          await flush();
+          while (Date.now() < due) {
+            if (stopping()) throw new StopRequested();
+            await heartbeat();
+            await sleep(Math.min(1_000, due - Date.now()));
+          }
+        }
         const decoded = await withRetry(() => definition.decode(message, topic));
         if (decoded.ok) {
+          const origin = originOf(message, topic, partition);
           run.push({
-            topic,
-            partition,
+            topic: origin.topic,
+            partition: origin.partition,
             offset: message.offset,
             key: message.key ? message.key.toString('utf8') : null,
             headers: message.headers ?? {},
