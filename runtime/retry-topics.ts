@@ -31,9 +31,11 @@ const text = (headers: IHeaders | undefined, name: string): string | undefined =
 };
 
 /** 0 for a message from its original topic, n for one read from `<group>.retry.<n>`. */
-export const retryLevelOf = (message: KafkaMessage): number => Number(text(message.headers, retryHeaders.level) ?? 0);
+export const retryLevelOf = (message: KafkaMessage): number =>
+  Number(text(message.headers, retryHeaders.level) ?? 0);
 
-export const dueAtOf = (message: KafkaMessage): number => Number(text(message.headers, retryHeaders.dueAt) ?? 0);
+export const dueAtOf = (message: KafkaMessage): number =>
+  Number(text(message.headers, retryHeaders.dueAt) ?? 0);
 
 /** Where the message was first consumed: its own coordinates on an original topic. */
 export function originOf(message: KafkaMessage, topic: string, partition: number) {
