@@ -1,0 +1,166 @@
+/**
+ * The scm->order anti-corruption translation: SCM progress in, the storefront's customer-facing
+ * status out. Pure: the clock and the id generator come in through `StatusContext`.
+ *
+ * | SCM event                                   | status      | label    | reason shown           |
+ * |---------------------------------------------|-------------|----------|------------------------|
+ * | StockReserved                               | `RECEIVED`  | 주문접수 | —                      |
+ * | CookingStarted                              | `COOKING`   | 조리중   | —                      |
+ * | CookingCompleted                            | ignored     |          | still 조리중 until picked |
+ * | OrderPicked                                 | `PICKED`    | 픽업완료 | —                      |
+ * | OrderPacked                                 | `PACKED`    | 포장완료 | —                      |
+ * | ShipmentDispatched                          | `SHIPPING`  | 배송중   | —                      |
+ * | ShipmentDelivered                           | `DELIVERED` | 배송완료 | —                      |
+ * | StockShortage                               | `FAILED`    | 실패     | 재고 부족              |
+ * | DeliveryFailed                              | `FAILED`    | 실패     | by failure reason      |
+ * | StockReleased (reason FULFILMENT_CANCELLED) | `CANCELLED` | 취소     | 주문 취소              |
+ * | StockReleased (OPERATOR, UNKNOWN)           | ignored     |          | internal stock move    |
+ * | FulfilmentCancelled                         | ignored     |          | a request, not an outcome |
+ * | FulfilmentRequested, FulfilmentDestinationChanged, StockReceived | ignored | | not progress |
+ *
+ * 취소 means "cancelled and stock released", so only StockReleased(FULFILMENT_CANCELLED) confirms
+ * it. FulfilmentCancelled is the adapter's own request to SCM, which SCM may still refuse when it
+ * is too late (e.g. the courier has left): mapping it to 취소 would make the terminal rule of
+ * `isForward` block the later 배송완료 of an order that was in fact delivered.
+ */
+import type {
+  DeliveryFailureReason,
+  EventMetadata,
+  OrderStatus,
+  OrderStatusChangedV1,
+  ScmEvent,
+} from '@contracts/generated';
+import type { Topic, WriterContext } from '@contracts/topics';
+
+export interface StatusContext {
+  readonly now: Date;
+  readonly newEventId: () => string;
+}
+
+/** The writer of `order.status-updates`, checked against the topic catalogue by the compiler. */
+export const producer = 'scm-order-adapter' as const satisfies Extract<
+  Topic,
+  { name: 'order.status-updates' }
+>['writer'] &
+  WriterContext;
+
+export type StatusTranslation =
+  | { readonly kind: 'status'; readonly event: OrderStatusChangedV1 }
+  | { readonly kind: 'ignored'; readonly why: string };
+
+/** Korean reasons shown to customers for 실패 and 취소. */
+export const customerReasons = {
+  shortage: '재고 부족',
+  cancelled: '주문 취소',
+  delivery: {
+    UNKNOWN: '배송 실패',
+    NO_COURIER_AVAILABLE: '배송 기사 배정 불가',
+    RECIPIENT_UNREACHABLE: '수령인 연락 불가',
+    ADDRESS_NOT_FOUND: '주소 확인 불가',
+    PARCEL_DAMAGED: '배송 중 파손',
+  } satisfies Record<DeliveryFailureReason, string>,
+} as const;
+
+export function translateScmEvent(event: ScmEvent, context: StatusContext): StatusTranslation {
+  const status = (
+    fulfilmentId: string,
+    next: OrderStatus,
+    reason: string | null = null,
+  ): StatusTranslation => ({
+    kind: 'status',
+    event: {
+      type: 'OrderStatusChanged',
+      version: 1,
+      metadata: metadataFor(event.metadata, context),
+      // The order->scm adapter keeps the storefront order id as the fulfilment id.
+      data: { orderId: fulfilmentId, status: next, reason },
+    },
+  });
+  switch (event.type) {
+    case 'StockReserved':
+      return status(event.data.fulfilmentId, 'RECEIVED');
+    case 'StockShortage':
+      return status(event.data.fulfilmentId, 'FAILED', customerReasons.shortage);
+    case 'StockReleased':
+      return event.data.reason === 'FULFILMENT_CANCELLED'
+        ? status(event.data.fulfilmentId, 'CANCELLED', customerReasons.cancelled)
+        : { kind: 'ignored', why: `stock released for reason ${event.data.reason}, not a cancellation` };
+    case 'CookingStarted':
+      return status(event.data.fulfilmentId, 'COOKING');
+    case 'CookingCompleted':
+      return { kind: 'ignored', why: 'no customer-facing status between cooking and picked' };
+    case 'OrderPicked':
+      return status(event.data.fulfilmentId, 'PICKED');
+    case 'OrderPacked':
+      return status(event.data.fulfilmentId, 'PACKED');
+    case 'ShipmentDispatched':
+      return status(event.data.fulfilmentId, 'SHIPPING');
+    case 'ShipmentDelivered':
+      return status(event.data.fulfilmentId, 'DELIVERED');
+    case 'DeliveryFailed':
+      return status(event.data.fulfilmentId, 'FAILED', customerReasons.delivery[event.data.reason]);
+    case 'FulfilmentRequested':
+    case 'FulfilmentDestinationChanged':
+    case 'FulfilmentCancelled':
+      return { kind: 'ignored', why: `${event.type} is a request to SCM, not progress` };
+    case 'StockReceived':
+      return { kind: 'ignored', why: 'StockReceived belongs to no order' };
+    default: {
+      const unreachable: never = event;
+      return unreachable;
+    }
+  }
+}
+
+function metadataFor(source: EventMetadata, context: StatusContext): EventMetadata {
+  return {
+    eventId: context.newEventId(),
+    eventType: 'OrderStatusChanged',
+    occurredAt: context.now,
+    correlationId: source.correlationId,
+    causationId: source.eventId,
+    producer,
+    schemaVersion: 1,
+  };
+}
+
+/**
+ * Position of each status on the journey. Terminal statuses share the top rank: once an order is
+ * delivered, cancelled or failed, nothing moves it again.
+ */
+export const statusRank = {
+  UNKNOWN: 0,
+  RECEIVED: 1,
+  COOKING: 2,
+  PICKED: 3,
+  PACKED: 4,
+  SHIPPING: 5,
+  DELIVERED: 6,
+  CANCELLED: 6,
+  FAILED: 6,
+} as const satisfies Record<OrderStatus, number>;
+
+export function isTerminal(status: OrderStatus): boolean {
+  return status === 'DELIVERED' || status === 'CANCELLED' || status === 'FAILED';
+}
+
+/**
+ * Whether the order context should apply `next` over `current` (`null`: no status yet).
+ *
+ * The rule, so that a late, duplicate or reordered update never moves an order backwards:
+ * - `UNKNOWN` is never applied (it is what an old reader sees for a status it does not know), and
+ *   a stored `UNKNOWN` ranks below every known status;
+ * - the first terminal status wins: after 배송완료, 취소 or 실패 nothing applies, not even another
+ *   terminal status (a late DeliveryFailed cannot undo a delivery, a late StockShortage cannot turn
+ *   a cancellation into a failure);
+ * - a terminal status applies from any non-terminal one (cancel or fail at any stage, and a
+ *   delivery seen before its dispatch);
+ * - otherwise only a strictly later stage applies; the same status again is a duplicate, and a
+ *   skipped stage (e.g. PACKED straight after RECEIVED) is fine.
+ */
+export function isForward(current: OrderStatus | null, next: OrderStatus): boolean {
+  if (next === 'UNKNOWN') return false;
+  if (current === null) return true;
+  if (isTerminal(current)) return false;
+  return statusRank[next] > statusRank[current];
+}
