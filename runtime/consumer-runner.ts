@@ -198,14 +198,18 @@ function createGroupRunner<E>(
     const stopping = (): boolean => !isRunning() || isStale();
     observer.consumed(topic, batch.messages.length);
 
-    const wait = async (attempt: number): Promise<void> => {
-      const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 20));
-      const until = Date.now() + delay * (0.8 + Math.random() * 0.4);
+    /** Waits without losing the group: heartbeats every second, and gives up when stopping. */
+    const waitUntil = async (until: number): Promise<void> => {
       while (Date.now() < until) {
         if (stopping()) throw new StopRequested();
         await heartbeat();
         await sleep(Math.min(1_000, until - Date.now()));
       }
+    };
+
+    const wait = async (attempt: number): Promise<void> => {
+      const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 20));
+      await waitUntil(Date.now() + delay * (0.8 + Math.random() * 0.4));
     };
 
     /** Retries transient faults forever (while running), permanent ones a few times. */
@@ -349,11 +353,7 @@ function createGroupRunner<E>(
         if (due > Date.now()) {
           // A retry level is in due-time order: nothing behind this message is due earlier.
           await flush();
-          while (Date.now() < due) {
-            if (stopping()) throw new StopRequested();
-            await heartbeat();
-            await sleep(Math.min(1_000, due - Date.now()));
-          }
+          await waitUntil(due);
         }
         const decoded = await withRetry(() => definition.decode(message, topic));
         if (decoded.ok) {
