@@ -134,6 +134,7 @@ describe('checkCatalogue', () => {
       'OrderReviewed must be on exactly one topic, found none',
       'FulfilmentCancelled must be on exactly one topic, found scm.fulfilment-requests, scm.extra',
       'FulfilmentDestinationChanged must be on exactly one topic, found scm.fulfilment-requests, scm.extra',
+      'FulfilmentRejected must be on exactly one topic, found scm.fulfilment-requests, scm.extra',
       'FulfilmentRequested must be on exactly one topic, found scm.fulfilment-requests, scm.extra',
       'order-scm-adapter writes both scm.fulfilment-requests and scm.extra: one topic per writer',
     ]);

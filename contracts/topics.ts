@@ -106,7 +106,7 @@ export const topics = [
   },
   {
     name: 'scm.fulfilment-requests',
-    doc: 'Orders translated into SCM terms by the order->scm adapter: what to fulfil, cancel or re-route.',
+    doc: 'Orders translated into SCM terms by the order->scm adapter: what to fulfil, cancel or re-route, and orders it could not translate.',
     writer: 'order-scm-adapter',
     key: 'the fulfilment id (equal to the storefront order id)',
     events: [
@@ -123,6 +123,11 @@ export const topics = [
       {
         type: 'FulfilmentDestinationChanged',
         record: 'com.scmplatform.scm.FulfilmentDestinationChanged',
+        keyField: 'fulfilmentId',
+      },
+      {
+        type: 'FulfilmentRejected',
+        record: 'com.scmplatform.scm.FulfilmentRejected',
         keyField: 'fulfilmentId',
       },
     ],
@@ -147,12 +152,13 @@ export const topics = [
   },
   {
     name: 'scm.production-events',
-    doc: 'The kitchen: cooking started and completed.',
+    doc: 'The kitchen: cooking started and completed, or skipped when nothing is cooked to order.',
     writer: 'production',
     key: 'the fulfilment id',
     events: [
       { type: 'CookingStarted', record: 'com.scmplatform.scm.CookingStarted', keyField: 'fulfilmentId' },
       { type: 'CookingCompleted', record: 'com.scmplatform.scm.CookingCompleted', keyField: 'fulfilmentId' },
+      { type: 'CookingSkipped', record: 'com.scmplatform.scm.CookingSkipped', keyField: 'fulfilmentId' },
     ],
     partitions,
     cleanupPolicy: 'delete',

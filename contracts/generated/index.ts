@@ -22,14 +22,19 @@ import type {
   OrderPlacedV2,
   OrderReviewedV1,
   OrderStatusChangedV1,
+  OrderStatusChangedV2,
 } from './order';
 import type {
   CookingCompletedV1,
+  CookingSkippedV1,
   CookingStartedV1,
   DeliveryFailedV1,
   FulfilmentCancelledV1,
   FulfilmentDestinationChangedV1,
+  FulfilmentDestinationChangedV2,
+  FulfilmentRejectedV1,
   FulfilmentRequestedV1,
+  FulfilmentRequestedV2,
   LatestScmEvent,
   OrderPackedV1,
   OrderPickedV1,
@@ -49,6 +54,12 @@ export interface EventRegistry {
     readonly fullName: 'com.scmplatform.scm.CookingCompleted';
     readonly latest: 1;
     readonly versions: { readonly 1: CookingCompletedV1 };
+  };
+  readonly CookingSkipped: {
+    readonly vocabulary: 'scm';
+    readonly fullName: 'com.scmplatform.scm.CookingSkipped';
+    readonly latest: 1;
+    readonly versions: { readonly 1: CookingSkippedV1 };
   };
   readonly CookingStarted: {
     readonly vocabulary: 'scm';
@@ -83,14 +94,20 @@ export interface EventRegistry {
   readonly FulfilmentDestinationChanged: {
     readonly vocabulary: 'scm';
     readonly fullName: 'com.scmplatform.scm.FulfilmentDestinationChanged';
+    readonly latest: 2;
+    readonly versions: { readonly 1: FulfilmentDestinationChangedV1; readonly 2: FulfilmentDestinationChangedV2 };
+  };
+  readonly FulfilmentRejected: {
+    readonly vocabulary: 'scm';
+    readonly fullName: 'com.scmplatform.scm.FulfilmentRejected';
     readonly latest: 1;
-    readonly versions: { readonly 1: FulfilmentDestinationChangedV1 };
+    readonly versions: { readonly 1: FulfilmentRejectedV1 };
   };
   readonly FulfilmentRequested: {
     readonly vocabulary: 'scm';
     readonly fullName: 'com.scmplatform.scm.FulfilmentRequested';
-    readonly latest: 1;
-    readonly versions: { readonly 1: FulfilmentRequestedV1 };
+    readonly latest: 2;
+    readonly versions: { readonly 1: FulfilmentRequestedV1; readonly 2: FulfilmentRequestedV2 };
   };
   readonly OrderCancelled: {
     readonly vocabulary: 'order';
@@ -125,8 +142,8 @@ export interface EventRegistry {
   readonly OrderStatusChanged: {
     readonly vocabulary: 'order';
     readonly fullName: 'com.scmplatform.order.OrderStatusChanged';
-    readonly latest: 1;
-    readonly versions: { readonly 1: OrderStatusChangedV1 };
+    readonly latest: 2;
+    readonly versions: { readonly 1: OrderStatusChangedV1; readonly 2: OrderStatusChangedV2 };
   };
   readonly ShipmentDelivered: {
     readonly vocabulary: 'scm';
@@ -180,12 +197,14 @@ export type LatestEvent = LatestOrderEvent | LatestScmEvent;
 
 export const eventTypes = [
   'CookingCompleted',
+  'CookingSkipped',
   'CookingStarted',
   'CouponRedeemed',
   'DeliveryAddressChanged',
   'DeliveryFailed',
   'FulfilmentCancelled',
   'FulfilmentDestinationChanged',
+  'FulfilmentRejected',
   'FulfilmentRequested',
   'OrderCancelled',
   'OrderPacked',

@@ -71,11 +71,42 @@ export interface OrderLine {
 }
 
 /**
- * Customer-facing status of an order, in the storefront's words. Labels shown to customers: RECEIVED 주문접수, COOKING 조리중, PICKED 픽업완료, PACKED 포장완료, SHIPPING 배송중, DELIVERED 배송완료, CANCELLED 취소, FAILED 실패. UNKNOWN is never written: it is what an older reader sees for a status added after it was built.
+ * Customer-facing status of an order, in the storefront's words. Labels shown to customers: REJECTED 주문보류, WAITING_FOR_STOCK 입고대기, RECEIVED 주문접수, COOKING 조리중, PICKED 픽업완료, PACKED 포장완료, SHIPPING 배송중, DELIVERED 배송완료, CANCELLED 취소, FAILED 실패. UNKNOWN is never written: it is what an older reader sees for a status added after it was built.
  * Unknown symbols from newer writers read as `UNKNOWN`.
  * Avro `com.scmplatform.order.OrderStatus`.
  */
 export const OrderStatus = {
+  /** Reader-side fallback for a status this reader does not know; never written. */
+  UNKNOWN: 'UNKNOWN',
+  /** 주문보류: SCM could not take the order as placed (e.g. a product it does not know); operators fix and replay it, or the customer cancels. */
+  REJECTED: 'REJECTED',
+  /** 입고대기: some items are out of stock; the order proceeds when stock arrives. */
+  WAITING_FOR_STOCK: 'WAITING_FOR_STOCK',
+  /** 주문접수: the order was accepted and its stock reserved. */
+  RECEIVED: 'RECEIVED',
+  /** 조리중: the kitchen is preparing the order. */
+  COOKING: 'COOKING',
+  /** 픽업완료: the prepared items were picked in the warehouse. */
+  PICKED: 'PICKED',
+  /** 포장완료: the order was packed and awaits a courier. */
+  PACKED: 'PACKED',
+  /** 배송중: a courier is on the way. */
+  SHIPPING: 'SHIPPING',
+  /** 배송완료: the order was handed over. */
+  DELIVERED: 'DELIVERED',
+  /** 취소: the order was cancelled and its stock released. */
+  CANCELLED: 'CANCELLED',
+  /** 실패: the order cannot be fulfilled (e.g. delivery failed). */
+  FAILED: 'FAILED',
+} as const;
+export type OrderStatus = (typeof OrderStatus)[keyof typeof OrderStatus];
+
+/**
+ * Customer-facing status of an order, in the storefront's words. Labels shown to customers: RECEIVED 주문접수, COOKING 조리중, PICKED 픽업완료, PACKED 포장완료, SHIPPING 배송중, DELIVERED 배송완료, CANCELLED 취소, FAILED 실패. UNKNOWN is never written: it is what an older reader sees for a status added after it was built.
+ * Unknown symbols from newer writers read as `UNKNOWN`.
+ * Avro `com.scmplatform.order.OrderStatus`.
+ */
+export const OrderStatusV1 = {
   /** Reader-side fallback for a status this reader does not know; never written. */
   UNKNOWN: 'UNKNOWN',
   /** 주문접수: the order was accepted and its stock reserved. */
@@ -95,7 +126,7 @@ export const OrderStatus = {
   /** 실패: the order cannot be fulfilled (e.g. out of stock, delivery failed). */
   FAILED: 'FAILED',
 } as const;
-export type OrderStatus = (typeof OrderStatus)[keyof typeof OrderStatus];
+export type OrderStatusV1 = (typeof OrderStatusV1)[keyof typeof OrderStatusV1];
 
 /**
  * Where the order was placed.
@@ -337,7 +368,7 @@ export interface OrderStatusChangedV1Data {
   /** Storefront order number, e.g. `ORD-20250101-000123`; the Kafka key of every event of the order. */
   readonly orderId: string;
   /** The new status. */
-  readonly status: OrderStatus;
+  readonly status: OrderStatusV1;
   /**
    * Explanation shown to the customer for CANCELLED and FAILED, in Korean (e.g. `재고 부족`); null otherwise.
    * Avro default (for data written without this field): `null`.
@@ -360,8 +391,39 @@ export interface OrderStatusChangedV1 {
   readonly data: OrderStatusChangedV1Data;
 }
 
+/**
+ * The order and its new status.
+ * `data` of OrderStatusChanged v2.
+ */
+export interface OrderStatusChangedV2Data {
+  /** Storefront order number, e.g. `ORD-20250101-000123`; the Kafka key of every event of the order. */
+  readonly orderId: string;
+  /** The new status. */
+  readonly status: OrderStatus;
+  /**
+   * Explanation shown to the customer for REJECTED, WAITING_FOR_STOCK, CANCELLED and FAILED, in Korean (e.g. `재고 부족`); null otherwise.
+   * Avro default (for data written without this field): `null`.
+   */
+  readonly reason: string | null;
+}
+
+/**
+ * The customer-facing status of an order changed. Written by the scm->order adapter from SCM events, in the storefront's vocabulary.
+ *
+ * Version 2 of `OrderStatusChanged` (schemas/order/OrderStatusChanged.v2.avsc), Avro record `com.scmplatform.order.OrderStatusChanged`.
+ */
+export interface OrderStatusChangedV2 {
+  readonly type: 'OrderStatusChanged';
+  /** The schema version `data` follows: the reader's (see `metadata.schemaVersion` for the writer's). */
+  readonly version: 2;
+  /** Envelope: identity, time and causality of this event. */
+  readonly metadata: EventMetadata;
+  /** The order and its new status. */
+  readonly data: OrderStatusChangedV2Data;
+}
+
 /** Every version of `OrderStatusChanged`; `version` tells them apart. */
-export type OrderStatusChanged = OrderStatusChangedV1;
+export type OrderStatusChanged = OrderStatusChangedV1 | OrderStatusChangedV2;
 
 /** Every version of every `order` event. */
 export type OrderEvent =
@@ -379,4 +441,4 @@ export type LatestOrderEvent =
   | OrderCancelledV1
   | OrderPlacedV2
   | OrderReviewedV1
-  | OrderStatusChangedV1;
+  | OrderStatusChangedV2;

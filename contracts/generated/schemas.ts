@@ -1100,6 +1100,142 @@ export const eventSchemas: readonly GeneratedEventSchema[] = [
     },
   },
   {
+    type: 'OrderStatusChanged',
+    version: 2,
+    fullName: 'com.scmplatform.order.OrderStatusChanged',
+    source: 'schemas/order/OrderStatusChanged.v2.avsc',
+    schema: {
+      type: 'record',
+      name: 'OrderStatusChanged',
+      namespace: 'com.scmplatform.order',
+      doc: "The customer-facing status of an order changed. Written by the scm->order adapter from SCM events, in the storefront's vocabulary.",
+      fields: [
+        {
+          name: 'metadata',
+          doc: 'Envelope: identity, time and causality of this event.',
+          type: {
+            type: 'record',
+            name: 'EventMetadata',
+            namespace: 'com.scmplatform.common',
+            doc: 'Envelope carried by every event of the platform, as the `metadata` field of the event record. Written once here and inlined into each event schema by contracts/loader.ts, so every registered schema is self-contained.',
+            fields: [
+              {
+                name: 'eventId',
+                doc: 'Unique id of this event (UUID). Consumers deduplicate on it: a redelivered event has the same id.',
+                type: {
+                  type: 'string',
+                  logicalType: 'uuid',
+                },
+              },
+              {
+                name: 'eventType',
+                doc: 'Simple name of the event record, e.g. `OrderPlaced`. Also sent as a Kafka header so that filter policies can drop events before decoding them.',
+                type: 'string',
+              },
+              {
+                name: 'occurredAt',
+                doc: "When the fact happened in the writer's domain (not when it was published), UTC milliseconds since the epoch.",
+                type: {
+                  type: 'long',
+                  logicalType: 'timestamp-millis',
+                },
+              },
+              {
+                name: 'correlationId',
+                doc: 'Id of the customer journey this event belongs to: the storefront order id of the order that started it, copied unchanged onto every event caused by that order, in every context.',
+                type: 'string',
+              },
+              {
+                name: 'causationId',
+                doc: "`eventId` of the event that caused this one; null when a person's command (an HTTP request) caused it.",
+                type: [
+                  'null',
+                  {
+                    type: 'string',
+                    logicalType: 'uuid',
+                  },
+                ],
+                default: null,
+              },
+              {
+                name: 'producer',
+                doc: 'The context that wrote the event, as named in the topic catalogue (contracts/topics.ts), e.g. `inventory`.',
+                type: 'string',
+              },
+              {
+                name: 'schemaVersion',
+                doc: "Version N of the schema file (`<Event>.vN.avsc`) the writer used. A reader built against another version still sees the writer's number here.",
+                type: 'int',
+              },
+            ],
+          },
+        },
+        {
+          name: 'data',
+          doc: 'The order and its new status.',
+          type: {
+            type: 'record',
+            name: 'OrderStatusChangedData',
+            namespace: 'com.scmplatform.order',
+            doc: 'The order and its new status.',
+            fields: [
+              {
+                name: 'orderId',
+                doc: 'Storefront order number, e.g. `ORD-20250101-000123`; the Kafka key of every event of the order.',
+                type: 'string',
+              },
+              {
+                name: 'status',
+                doc: 'The new status.',
+                type: {
+                  type: 'enum',
+                  name: 'OrderStatus',
+                  namespace: 'com.scmplatform.order',
+                  doc: "Customer-facing status of an order, in the storefront's words. Labels shown to customers: REJECTED 주문보류, WAITING_FOR_STOCK 입고대기, RECEIVED 주문접수, COOKING 조리중, PICKED 픽업완료, PACKED 포장완료, SHIPPING 배송중, DELIVERED 배송완료, CANCELLED 취소, FAILED 실패. UNKNOWN is never written: it is what an older reader sees for a status added after it was built.",
+                  symbols: [
+                    'UNKNOWN',
+                    'REJECTED',
+                    'WAITING_FOR_STOCK',
+                    'RECEIVED',
+                    'COOKING',
+                    'PICKED',
+                    'PACKED',
+                    'SHIPPING',
+                    'DELIVERED',
+                    'CANCELLED',
+                    'FAILED',
+                  ],
+                  default: 'UNKNOWN',
+                  symbolDocs: {
+                    UNKNOWN: 'Reader-side fallback for a status this reader does not know; never written.',
+                    REJECTED:
+                      '주문보류: SCM could not take the order as placed (e.g. a product it does not know); operators fix and replay it, or the customer cancels.',
+                    WAITING_FOR_STOCK:
+                      '입고대기: some items are out of stock; the order proceeds when stock arrives.',
+                    RECEIVED: '주문접수: the order was accepted and its stock reserved.',
+                    COOKING: '조리중: the kitchen is preparing the order.',
+                    PICKED: '픽업완료: the prepared items were picked in the warehouse.',
+                    PACKED: '포장완료: the order was packed and awaits a courier.',
+                    SHIPPING: '배송중: a courier is on the way.',
+                    DELIVERED: '배송완료: the order was handed over.',
+                    CANCELLED: '취소: the order was cancelled and its stock released.',
+                    FAILED: '실패: the order cannot be fulfilled (e.g. delivery failed).',
+                  },
+                },
+              },
+              {
+                name: 'reason',
+                doc: 'Explanation shown to the customer for REJECTED, WAITING_FOR_STOCK, CANCELLED and FAILED, in Korean (e.g. `재고 부족`); null otherwise.',
+                type: ['null', 'string'],
+                default: null,
+              },
+            ],
+          },
+        },
+      ],
+    },
+  },
+  {
     type: 'CookingCompleted',
     version: 1,
     fullName: 'com.scmplatform.scm.CookingCompleted',
@@ -1187,6 +1323,97 @@ export const eventSchemas: readonly GeneratedEventSchema[] = [
               {
                 name: 'taskId',
                 doc: 'Id of the kitchen task.',
+                type: 'string',
+              },
+            ],
+          },
+        },
+      ],
+    },
+  },
+  {
+    type: 'CookingSkipped',
+    version: 1,
+    fullName: 'com.scmplatform.scm.CookingSkipped',
+    source: 'schemas/scm/CookingSkipped.v1.avsc',
+    schema: {
+      type: 'record',
+      name: 'CookingSkipped',
+      namespace: 'com.scmplatform.scm',
+      doc: 'Nothing of a reserved fulfilment is cooked to order: it goes straight to picking.',
+      fields: [
+        {
+          name: 'metadata',
+          doc: 'Envelope: identity, time and causality of this event.',
+          type: {
+            type: 'record',
+            name: 'EventMetadata',
+            namespace: 'com.scmplatform.common',
+            doc: 'Envelope carried by every event of the platform, as the `metadata` field of the event record. Written once here and inlined into each event schema by contracts/loader.ts, so every registered schema is self-contained.',
+            fields: [
+              {
+                name: 'eventId',
+                doc: 'Unique id of this event (UUID). Consumers deduplicate on it: a redelivered event has the same id.',
+                type: {
+                  type: 'string',
+                  logicalType: 'uuid',
+                },
+              },
+              {
+                name: 'eventType',
+                doc: 'Simple name of the event record, e.g. `OrderPlaced`. Also sent as a Kafka header so that filter policies can drop events before decoding them.',
+                type: 'string',
+              },
+              {
+                name: 'occurredAt',
+                doc: "When the fact happened in the writer's domain (not when it was published), UTC milliseconds since the epoch.",
+                type: {
+                  type: 'long',
+                  logicalType: 'timestamp-millis',
+                },
+              },
+              {
+                name: 'correlationId',
+                doc: 'Id of the customer journey this event belongs to: the storefront order id of the order that started it, copied unchanged onto every event caused by that order, in every context.',
+                type: 'string',
+              },
+              {
+                name: 'causationId',
+                doc: "`eventId` of the event that caused this one; null when a person's command (an HTTP request) caused it.",
+                type: [
+                  'null',
+                  {
+                    type: 'string',
+                    logicalType: 'uuid',
+                  },
+                ],
+                default: null,
+              },
+              {
+                name: 'producer',
+                doc: 'The context that wrote the event, as named in the topic catalogue (contracts/topics.ts), e.g. `inventory`.',
+                type: 'string',
+              },
+              {
+                name: 'schemaVersion',
+                doc: "Version N of the schema file (`<Event>.vN.avsc`) the writer used. A reader built against another version still sees the writer's number here.",
+                type: 'int',
+              },
+            ],
+          },
+        },
+        {
+          name: 'data',
+          doc: 'The fulfilment that needs no cooking.',
+          type: {
+            type: 'record',
+            name: 'CookingSkippedData',
+            namespace: 'com.scmplatform.scm',
+            doc: 'The fulfilment that needs no cooking.',
+            fields: [
+              {
+                name: 'fulfilmentId',
+                doc: 'Id of the fulfilment order. The order->scm adapter keeps the storefront order id as the fulfilment id, so every event of one order has the same Kafka key on every topic.',
                 type: 'string',
               },
             ],
@@ -1670,6 +1897,253 @@ export const eventSchemas: readonly GeneratedEventSchema[] = [
     },
   },
   {
+    type: 'FulfilmentDestinationChanged',
+    version: 2,
+    fullName: 'com.scmplatform.scm.FulfilmentDestinationChanged',
+    source: 'schemas/scm/FulfilmentDestinationChanged.v2.avsc',
+    schema: {
+      type: 'record',
+      name: 'FulfilmentDestinationChanged',
+      namespace: 'com.scmplatform.scm',
+      doc: 'The fulfilment must be shipped somewhere else (written by the order->scm adapter).',
+      fields: [
+        {
+          name: 'metadata',
+          doc: 'Envelope: identity, time and causality of this event.',
+          type: {
+            type: 'record',
+            name: 'EventMetadata',
+            namespace: 'com.scmplatform.common',
+            doc: 'Envelope carried by every event of the platform, as the `metadata` field of the event record. Written once here and inlined into each event schema by contracts/loader.ts, so every registered schema is self-contained.',
+            fields: [
+              {
+                name: 'eventId',
+                doc: 'Unique id of this event (UUID). Consumers deduplicate on it: a redelivered event has the same id.',
+                type: {
+                  type: 'string',
+                  logicalType: 'uuid',
+                },
+              },
+              {
+                name: 'eventType',
+                doc: 'Simple name of the event record, e.g. `OrderPlaced`. Also sent as a Kafka header so that filter policies can drop events before decoding them.',
+                type: 'string',
+              },
+              {
+                name: 'occurredAt',
+                doc: "When the fact happened in the writer's domain (not when it was published), UTC milliseconds since the epoch.",
+                type: {
+                  type: 'long',
+                  logicalType: 'timestamp-millis',
+                },
+              },
+              {
+                name: 'correlationId',
+                doc: 'Id of the customer journey this event belongs to: the storefront order id of the order that started it, copied unchanged onto every event caused by that order, in every context.',
+                type: 'string',
+              },
+              {
+                name: 'causationId',
+                doc: "`eventId` of the event that caused this one; null when a person's command (an HTTP request) caused it.",
+                type: [
+                  'null',
+                  {
+                    type: 'string',
+                    logicalType: 'uuid',
+                  },
+                ],
+                default: null,
+              },
+              {
+                name: 'producer',
+                doc: 'The context that wrote the event, as named in the topic catalogue (contracts/topics.ts), e.g. `inventory`.',
+                type: 'string',
+              },
+              {
+                name: 'schemaVersion',
+                doc: "Version N of the schema file (`<Event>.vN.avsc`) the writer used. A reader built against another version still sees the writer's number here.",
+                type: 'int',
+              },
+            ],
+          },
+        },
+        {
+          name: 'data',
+          doc: 'The fulfilment and its new destination.',
+          type: {
+            type: 'record',
+            name: 'FulfilmentDestinationChangedData',
+            namespace: 'com.scmplatform.scm',
+            doc: 'The fulfilment and its new destination.',
+            fields: [
+              {
+                name: 'fulfilmentId',
+                doc: 'Id of the fulfilment order. The order->scm adapter keeps the storefront order id as the fulfilment id, so every event of one order has the same Kafka key on every topic.',
+                type: 'string',
+              },
+              {
+                name: 'destination',
+                doc: 'The new destination; replaces the previous one entirely.',
+                type: {
+                  type: 'record',
+                  name: 'Destination',
+                  namespace: 'com.scmplatform.scm',
+                  doc: "Where a fulfilment is shipped, in SCM terms (the order->scm adapter translates the storefront's delivery address and memo into it).",
+                  fields: [
+                    {
+                      name: 'contactName',
+                      doc: 'Person to hand the parcel to.',
+                      type: 'string',
+                    },
+                    {
+                      name: 'contactPhone',
+                      doc: 'Phone number the courier calls on arrival.',
+                      type: 'string',
+                    },
+                    {
+                      name: 'postalCode',
+                      doc: 'Five-digit Korean postal code.',
+                      type: 'string',
+                    },
+                    {
+                      name: 'addressLine',
+                      doc: 'Road-name address.',
+                      type: 'string',
+                    },
+                    {
+                      name: 'addressDetail',
+                      doc: 'Building, floor, unit; null when none.',
+                      type: ['null', 'string'],
+                      default: null,
+                    },
+                    {
+                      name: 'courierNote',
+                      doc: "Instructions for the courier (from the customer's delivery memo); null when none.",
+                      type: ['null', 'string'],
+                      default: null,
+                    },
+                  ],
+                },
+              },
+              {
+                name: 'deliveryZone',
+                doc: "Delivery zone of the new destination's postal code; null when written by a v1 producer.",
+                type: ['null', 'string'],
+                default: null,
+              },
+            ],
+          },
+        },
+      ],
+    },
+  },
+  {
+    type: 'FulfilmentRejected',
+    version: 1,
+    fullName: 'com.scmplatform.scm.FulfilmentRejected',
+    source: 'schemas/scm/FulfilmentRejected.v1.avsc',
+    schema: {
+      type: 'record',
+      name: 'FulfilmentRejected',
+      namespace: 'com.scmplatform.scm',
+      doc: "The order->scm adapter could not translate an order into a fulfilment request (unknown product code, slot or zone). The source event is in the adapter's dead-letter topic; once the mapping is fixed and the letter replayed, a FulfilmentRequested follows.",
+      fields: [
+        {
+          name: 'metadata',
+          doc: 'Envelope: identity, time and causality of this event.',
+          type: {
+            type: 'record',
+            name: 'EventMetadata',
+            namespace: 'com.scmplatform.common',
+            doc: 'Envelope carried by every event of the platform, as the `metadata` field of the event record. Written once here and inlined into each event schema by contracts/loader.ts, so every registered schema is self-contained.',
+            fields: [
+              {
+                name: 'eventId',
+                doc: 'Unique id of this event (UUID). Consumers deduplicate on it: a redelivered event has the same id.',
+                type: {
+                  type: 'string',
+                  logicalType: 'uuid',
+                },
+              },
+              {
+                name: 'eventType',
+                doc: 'Simple name of the event record, e.g. `OrderPlaced`. Also sent as a Kafka header so that filter policies can drop events before decoding them.',
+                type: 'string',
+              },
+              {
+                name: 'occurredAt',
+                doc: "When the fact happened in the writer's domain (not when it was published), UTC milliseconds since the epoch.",
+                type: {
+                  type: 'long',
+                  logicalType: 'timestamp-millis',
+                },
+              },
+              {
+                name: 'correlationId',
+                doc: 'Id of the customer journey this event belongs to: the storefront order id of the order that started it, copied unchanged onto every event caused by that order, in every context.',
+                type: 'string',
+              },
+              {
+                name: 'causationId',
+                doc: "`eventId` of the event that caused this one; null when a person's command (an HTTP request) caused it.",
+                type: [
+                  'null',
+                  {
+                    type: 'string',
+                    logicalType: 'uuid',
+                  },
+                ],
+                default: null,
+              },
+              {
+                name: 'producer',
+                doc: 'The context that wrote the event, as named in the topic catalogue (contracts/topics.ts), e.g. `inventory`.',
+                type: 'string',
+              },
+              {
+                name: 'schemaVersion',
+                doc: "Version N of the schema file (`<Event>.vN.avsc`) the writer used. A reader built against another version still sees the writer's number here.",
+                type: 'int',
+              },
+            ],
+          },
+        },
+        {
+          name: 'data',
+          doc: 'The order that could not be taken, and why.',
+          type: {
+            type: 'record',
+            name: 'FulfilmentRejectedData',
+            namespace: 'com.scmplatform.scm',
+            doc: 'The order that could not be taken, and why.',
+            fields: [
+              {
+                name: 'fulfilmentId',
+                doc: 'Id of the fulfilment order. The order->scm adapter keeps the storefront order id as the fulfilment id, so every event of one order has the same Kafka key on every topic.',
+                type: 'string',
+              },
+              {
+                name: 'reason',
+                doc: 'Machine-readable reason, e.g. `UNKNOWN_PRODUCT_CODE`.',
+                type: 'string',
+              },
+              {
+                name: 'field',
+                doc: 'Path of the offending field in the source event, e.g. `data.lines[1].productCode`.',
+                type: 'string',
+              },
+              {
+                name: 'detail',
+                doc: 'The offending value, for operators.',
+                type: 'string',
+              },
+            ],
+          },
+        },
+      ],
+    },
+  },
+  {
     type: 'FulfilmentRequested',
     version: 1,
     fullName: 'com.scmplatform.scm.FulfilmentRequested',
@@ -1850,6 +2324,215 @@ export const eventSchemas: readonly GeneratedEventSchema[] = [
                     },
                   ],
                 },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  },
+  {
+    type: 'FulfilmentRequested',
+    version: 2,
+    fullName: 'com.scmplatform.scm.FulfilmentRequested',
+    source: 'schemas/scm/FulfilmentRequested.v2.avsc',
+    schema: {
+      type: 'record',
+      name: 'FulfilmentRequested',
+      namespace: 'com.scmplatform.scm',
+      doc: "The storefront's order arrived in SCM as a fulfilment request (written by the order->scm adapter).",
+      fields: [
+        {
+          name: 'metadata',
+          doc: 'Envelope: identity, time and causality of this event.',
+          type: {
+            type: 'record',
+            name: 'EventMetadata',
+            namespace: 'com.scmplatform.common',
+            doc: 'Envelope carried by every event of the platform, as the `metadata` field of the event record. Written once here and inlined into each event schema by contracts/loader.ts, so every registered schema is self-contained.',
+            fields: [
+              {
+                name: 'eventId',
+                doc: 'Unique id of this event (UUID). Consumers deduplicate on it: a redelivered event has the same id.',
+                type: {
+                  type: 'string',
+                  logicalType: 'uuid',
+                },
+              },
+              {
+                name: 'eventType',
+                doc: 'Simple name of the event record, e.g. `OrderPlaced`. Also sent as a Kafka header so that filter policies can drop events before decoding them.',
+                type: 'string',
+              },
+              {
+                name: 'occurredAt',
+                doc: "When the fact happened in the writer's domain (not when it was published), UTC milliseconds since the epoch.",
+                type: {
+                  type: 'long',
+                  logicalType: 'timestamp-millis',
+                },
+              },
+              {
+                name: 'correlationId',
+                doc: 'Id of the customer journey this event belongs to: the storefront order id of the order that started it, copied unchanged onto every event caused by that order, in every context.',
+                type: 'string',
+              },
+              {
+                name: 'causationId',
+                doc: "`eventId` of the event that caused this one; null when a person's command (an HTTP request) caused it.",
+                type: [
+                  'null',
+                  {
+                    type: 'string',
+                    logicalType: 'uuid',
+                  },
+                ],
+                default: null,
+              },
+              {
+                name: 'producer',
+                doc: 'The context that wrote the event, as named in the topic catalogue (contracts/topics.ts), e.g. `inventory`.',
+                type: 'string',
+              },
+              {
+                name: 'schemaVersion',
+                doc: "Version N of the schema file (`<Event>.vN.avsc`) the writer used. A reader built against another version still sees the writer's number here.",
+                type: 'int',
+              },
+            ],
+          },
+        },
+        {
+          name: 'data',
+          doc: 'What to produce and ship, where and when.',
+          type: {
+            type: 'record',
+            name: 'FulfilmentRequestedData',
+            namespace: 'com.scmplatform.scm',
+            doc: 'What to produce and ship, where and when.',
+            fields: [
+              {
+                name: 'fulfilmentId',
+                doc: 'Id of the fulfilment order. The order->scm adapter keeps the storefront order id as the fulfilment id, so every event of one order has the same Kafka key on every topic.',
+                type: 'string',
+              },
+              {
+                name: 'lines',
+                doc: 'SKUs and quantities to produce and ship; product codes are already translated to SKUs. Never empty.',
+                type: {
+                  type: 'array',
+                  items: {
+                    type: 'record',
+                    name: 'StockLine',
+                    namespace: 'com.scmplatform.scm',
+                    doc: 'A quantity of one SKU.',
+                    fields: [
+                      {
+                        name: 'sku',
+                        doc: 'Stock keeping unit code, e.g. `SKU-BIBIMBAP-REG`.',
+                        type: 'string',
+                      },
+                      {
+                        name: 'quantity',
+                        doc: 'Number of units, at least 1.',
+                        type: 'int',
+                      },
+                    ],
+                  },
+                },
+              },
+              {
+                name: 'destination',
+                doc: 'Where to ship.',
+                type: {
+                  type: 'record',
+                  name: 'Destination',
+                  namespace: 'com.scmplatform.scm',
+                  doc: "Where a fulfilment is shipped, in SCM terms (the order->scm adapter translates the storefront's delivery address and memo into it).",
+                  fields: [
+                    {
+                      name: 'contactName',
+                      doc: 'Person to hand the parcel to.',
+                      type: 'string',
+                    },
+                    {
+                      name: 'contactPhone',
+                      doc: 'Phone number the courier calls on arrival.',
+                      type: 'string',
+                    },
+                    {
+                      name: 'postalCode',
+                      doc: 'Five-digit Korean postal code.',
+                      type: 'string',
+                    },
+                    {
+                      name: 'addressLine',
+                      doc: 'Road-name address.',
+                      type: 'string',
+                    },
+                    {
+                      name: 'addressDetail',
+                      doc: 'Building, floor, unit; null when none.',
+                      type: ['null', 'string'],
+                      default: null,
+                    },
+                    {
+                      name: 'courierNote',
+                      doc: "Instructions for the courier (from the customer's delivery memo); null when none.",
+                      type: ['null', 'string'],
+                      default: null,
+                    },
+                  ],
+                },
+              },
+              {
+                name: 'deliveryWindow',
+                doc: 'When the parcel must arrive.',
+                type: {
+                  type: 'record',
+                  name: 'DeliveryWindow',
+                  namespace: 'com.scmplatform.scm',
+                  doc: 'A time window for the arrival of a parcel.',
+                  fields: [
+                    {
+                      name: 'earliest',
+                      doc: 'Not before (inclusive).',
+                      type: {
+                        type: 'long',
+                        logicalType: 'timestamp-millis',
+                      },
+                    },
+                    {
+                      name: 'latest',
+                      doc: 'Not after (exclusive).',
+                      type: {
+                        type: 'long',
+                        logicalType: 'timestamp-millis',
+                      },
+                    },
+                  ],
+                },
+              },
+              {
+                name: 'dispatchWave',
+                doc: 'Dispatch wave the adapter assigned from the requested date and slot, e.g. `WAVE-20250102-DAWN`; null when written by a v1 producer.',
+                type: ['null', 'string'],
+                default: null,
+              },
+              {
+                name: 'deliveryZone',
+                doc: "Delivery zone of the destination's postal code, e.g. `SEOUL-CENTRAL`; null when written by a v1 producer.",
+                type: ['null', 'string'],
+                default: null,
+              },
+              {
+                name: 'cookedToOrderSkus',
+                doc: 'SKUs of `lines` the kitchen prepares for this order (the rest is packaged stock); empty when nothing is cooked, or when written by a v1 producer.',
+                type: {
+                  type: 'array',
+                  items: 'string',
+                },
+                default: [],
               },
             ],
           },

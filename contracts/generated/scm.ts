@@ -131,6 +131,33 @@ export interface CookingCompletedV1 {
 export type CookingCompleted = CookingCompletedV1;
 
 /**
+ * The fulfilment that needs no cooking.
+ * `data` of CookingSkipped v1.
+ */
+export interface CookingSkippedV1Data {
+  /** Id of the fulfilment order. The order->scm adapter keeps the storefront order id as the fulfilment id, so every event of one order has the same Kafka key on every topic. */
+  readonly fulfilmentId: string;
+}
+
+/**
+ * Nothing of a reserved fulfilment is cooked to order: it goes straight to picking.
+ *
+ * Version 1 of `CookingSkipped` (schemas/scm/CookingSkipped.v1.avsc), Avro record `com.scmplatform.scm.CookingSkipped`.
+ */
+export interface CookingSkippedV1 {
+  readonly type: 'CookingSkipped';
+  /** The schema version `data` follows: the reader's (see `metadata.schemaVersion` for the writer's). */
+  readonly version: 1;
+  /** Envelope: identity, time and causality of this event. */
+  readonly metadata: EventMetadata;
+  /** The fulfilment that needs no cooking. */
+  readonly data: CookingSkippedV1Data;
+}
+
+/** Every version of `CookingSkipped`; `version` tells them apart. */
+export type CookingSkipped = CookingSkippedV1;
+
+/**
  * The kitchen task that started.
  * `data` of CookingStarted v1.
  */
@@ -267,8 +294,72 @@ export interface FulfilmentDestinationChangedV1 {
   readonly data: FulfilmentDestinationChangedV1Data;
 }
 
+/**
+ * The fulfilment and its new destination.
+ * `data` of FulfilmentDestinationChanged v2.
+ */
+export interface FulfilmentDestinationChangedV2Data {
+  /** Id of the fulfilment order. The order->scm adapter keeps the storefront order id as the fulfilment id, so every event of one order has the same Kafka key on every topic. */
+  readonly fulfilmentId: string;
+  /** The new destination; replaces the previous one entirely. */
+  readonly destination: Destination;
+  /**
+   * Delivery zone of the new destination's postal code; null when written by a v1 producer.
+   * Avro default (for data written without this field): `null`.
+   */
+  readonly deliveryZone: string | null;
+}
+
+/**
+ * The fulfilment must be shipped somewhere else (written by the order->scm adapter).
+ *
+ * Version 2 of `FulfilmentDestinationChanged` (schemas/scm/FulfilmentDestinationChanged.v2.avsc), Avro record `com.scmplatform.scm.FulfilmentDestinationChanged`.
+ */
+export interface FulfilmentDestinationChangedV2 {
+  readonly type: 'FulfilmentDestinationChanged';
+  /** The schema version `data` follows: the reader's (see `metadata.schemaVersion` for the writer's). */
+  readonly version: 2;
+  /** Envelope: identity, time and causality of this event. */
+  readonly metadata: EventMetadata;
+  /** The fulfilment and its new destination. */
+  readonly data: FulfilmentDestinationChangedV2Data;
+}
+
 /** Every version of `FulfilmentDestinationChanged`; `version` tells them apart. */
-export type FulfilmentDestinationChanged = FulfilmentDestinationChangedV1;
+export type FulfilmentDestinationChanged = FulfilmentDestinationChangedV1 | FulfilmentDestinationChangedV2;
+
+/**
+ * The order that could not be taken, and why.
+ * `data` of FulfilmentRejected v1.
+ */
+export interface FulfilmentRejectedV1Data {
+  /** Id of the fulfilment order. The order->scm adapter keeps the storefront order id as the fulfilment id, so every event of one order has the same Kafka key on every topic. */
+  readonly fulfilmentId: string;
+  /** Machine-readable reason, e.g. `UNKNOWN_PRODUCT_CODE`. */
+  readonly reason: string;
+  /** Path of the offending field in the source event, e.g. `data.lines[1].productCode`. */
+  readonly field: string;
+  /** The offending value, for operators. */
+  readonly detail: string;
+}
+
+/**
+ * The order->scm adapter could not translate an order into a fulfilment request (unknown product code, slot or zone). The source event is in the adapter's dead-letter topic; once the mapping is fixed and the letter replayed, a FulfilmentRequested follows.
+ *
+ * Version 1 of `FulfilmentRejected` (schemas/scm/FulfilmentRejected.v1.avsc), Avro record `com.scmplatform.scm.FulfilmentRejected`.
+ */
+export interface FulfilmentRejectedV1 {
+  readonly type: 'FulfilmentRejected';
+  /** The schema version `data` follows: the reader's (see `metadata.schemaVersion` for the writer's). */
+  readonly version: 1;
+  /** Envelope: identity, time and causality of this event. */
+  readonly metadata: EventMetadata;
+  /** The order that could not be taken, and why. */
+  readonly data: FulfilmentRejectedV1Data;
+}
+
+/** Every version of `FulfilmentRejected`; `version` tells them apart. */
+export type FulfilmentRejected = FulfilmentRejectedV1;
 
 /**
  * What to produce and ship, where and when.
@@ -300,8 +391,53 @@ export interface FulfilmentRequestedV1 {
   readonly data: FulfilmentRequestedV1Data;
 }
 
+/**
+ * What to produce and ship, where and when.
+ * `data` of FulfilmentRequested v2.
+ */
+export interface FulfilmentRequestedV2Data {
+  /** Id of the fulfilment order. The order->scm adapter keeps the storefront order id as the fulfilment id, so every event of one order has the same Kafka key on every topic. */
+  readonly fulfilmentId: string;
+  /** SKUs and quantities to produce and ship; product codes are already translated to SKUs. Never empty. */
+  readonly lines: readonly StockLine[];
+  /** Where to ship. */
+  readonly destination: Destination;
+  /** When the parcel must arrive. */
+  readonly deliveryWindow: DeliveryWindow;
+  /**
+   * Dispatch wave the adapter assigned from the requested date and slot, e.g. `WAVE-20250102-DAWN`; null when written by a v1 producer.
+   * Avro default (for data written without this field): `null`.
+   */
+  readonly dispatchWave: string | null;
+  /**
+   * Delivery zone of the destination's postal code, e.g. `SEOUL-CENTRAL`; null when written by a v1 producer.
+   * Avro default (for data written without this field): `null`.
+   */
+  readonly deliveryZone: string | null;
+  /**
+   * SKUs of `lines` the kitchen prepares for this order (the rest is packaged stock); empty when nothing is cooked, or when written by a v1 producer.
+   * Avro default (for data written without this field): `[]`.
+   */
+  readonly cookedToOrderSkus: readonly string[];
+}
+
+/**
+ * The storefront's order arrived in SCM as a fulfilment request (written by the order->scm adapter).
+ *
+ * Version 2 of `FulfilmentRequested` (schemas/scm/FulfilmentRequested.v2.avsc), Avro record `com.scmplatform.scm.FulfilmentRequested`.
+ */
+export interface FulfilmentRequestedV2 {
+  readonly type: 'FulfilmentRequested';
+  /** The schema version `data` follows: the reader's (see `metadata.schemaVersion` for the writer's). */
+  readonly version: 2;
+  /** Envelope: identity, time and causality of this event. */
+  readonly metadata: EventMetadata;
+  /** What to produce and ship, where and when. */
+  readonly data: FulfilmentRequestedV2Data;
+}
+
 /** Every version of `FulfilmentRequested`; `version` tells them apart. */
-export type FulfilmentRequested = FulfilmentRequestedV1;
+export type FulfilmentRequested = FulfilmentRequestedV1 | FulfilmentRequestedV2;
 
 /**
  * How it was packed.
@@ -564,10 +700,12 @@ export type StockShortage = StockShortageV1;
 /** Every version of every `scm` event. */
 export type ScmEvent =
   | CookingCompleted
+  | CookingSkipped
   | CookingStarted
   | DeliveryFailed
   | FulfilmentCancelled
   | FulfilmentDestinationChanged
+  | FulfilmentRejected
   | FulfilmentRequested
   | OrderPacked
   | OrderPicked
@@ -581,11 +719,13 @@ export type ScmEvent =
 /** The latest version of every `scm` event: what a consumer built today decodes into. */
 export type LatestScmEvent =
   | CookingCompletedV1
+  | CookingSkippedV1
   | CookingStartedV1
   | DeliveryFailedV1
   | FulfilmentCancelledV1
-  | FulfilmentDestinationChangedV1
-  | FulfilmentRequestedV1
+  | FulfilmentDestinationChangedV2
+  | FulfilmentRejectedV1
+  | FulfilmentRequestedV2
   | OrderPackedV1
   | OrderPickedV1
   | ShipmentDeliveredV1

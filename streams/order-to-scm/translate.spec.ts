@@ -9,7 +9,13 @@ import type {
 } from '@contracts/generated';
 import { topicNamed } from '@contracts/topics';
 import { applyMappingUpdate, seedMapping, type Mapping } from './mapping';
-import { translateOrderEvent, zoneOf, type Translation, type TranslationContext } from './translate';
+import {
+  rejectionEvent,
+  translateOrderEvent,
+  zoneOf,
+  type Translation,
+  type TranslationContext,
+} from './translate';
 
 const now = new Date('2025-01-01T09:30:00.000Z');
 const orderId = 'ORD-20250101-000123';
@@ -81,14 +87,14 @@ function placedV2(overrides: Partial<OrderPlacedV2['data']> = {}): OrderPlacedV2
   };
 }
 
-const expectedMetadata = (eventType: string): EventMetadata => ({
+const expectedMetadata = (eventType: string, schemaVersion = 1): EventMetadata => ({
   eventId: '00000000-0000-4000-8000-000000000001',
   eventType,
   occurredAt: now,
   correlationId: orderId,
   causationId: sourceEventId,
   producer: 'order-scm-adapter',
-  schemaVersion: 1,
+  schemaVersion,
 });
 
 const expectedDestination = {
@@ -109,20 +115,17 @@ describe('translateOrderEvent: OrderPlaced', () => {
       kind: 'requested',
       event: {
         type: 'FulfilmentRequested',
-        version: 1,
-        metadata: expectedMetadata('FulfilmentRequested'),
+        version: 2,
+        metadata: expectedMetadata('FulfilmentRequested', 2),
         data: {
           fulfilmentId: orderId,
           lines: [{ sku: 'SKU-BIBIMBAP-REG', quantity: 2 }],
           destination: { ...expectedDestination, courierNote: null },
           deliveryWindow: { earliest: dawn.startsAt, latest: dawn.endsAt },
+          dispatchWave: 'WAVE-20250102-DAWN',
+          deliveryZone: 'SEOUL-SOUTHEAST',
+          cookedToOrderSkus: ['SKU-BIBIMBAP-REG'],
         },
-      },
-      routing: {
-        zone: 'SEOUL-SOUTHEAST',
-        slot: 'DAWN',
-        waveId: 'WAVE-20250102-DAWN',
-        cookedToOrderSkus: ['SKU-BIBIMBAP-REG'],
       },
     });
   });
@@ -133,20 +136,17 @@ describe('translateOrderEvent: OrderPlaced', () => {
       kind: 'requested',
       event: {
         type: 'FulfilmentRequested',
-        version: 1,
-        metadata: expectedMetadata('FulfilmentRequested'),
+        version: 2,
+        metadata: expectedMetadata('FulfilmentRequested', 2),
         data: {
           fulfilmentId: orderId,
           lines: [{ sku: 'SKU-BIBIMBAP-REG', quantity: 2 }],
           destination: { ...expectedDestination, courierNote: '문 앞에 놓아주세요' },
           deliveryWindow: { earliest: day.startsAt, latest: day.endsAt },
+          dispatchWave: 'WAVE-20250102-DAY',
+          deliveryZone: 'SEOUL-SOUTHEAST',
+          cookedToOrderSkus: ['SKU-BIBIMBAP-REG'],
         },
-      },
-      routing: {
-        zone: 'SEOUL-SOUTHEAST',
-        slot: 'DAY',
-        waveId: 'WAVE-20250102-DAY',
-        cookedToOrderSkus: ['SKU-BIBIMBAP-REG'],
       },
     });
   });
@@ -180,7 +180,7 @@ describe('translateOrderEvent: OrderPlaced', () => {
       { sku: 'SKU-KIMCHI-500G', quantity: 1 },
     ]);
     // and only the kitchen's SKUs are cooked to order
-    expect(translation.routing.cookedToOrderSkus).toEqual([
+    expect(translation.event.data.cookedToOrderSkus).toEqual([
       'SKU-KIMCHI-JJIGAE',
       'SKU-BULGOGI-300G',
       'SKU-DOENJANG-SOUP',
@@ -191,7 +191,7 @@ describe('translateOrderEvent: OrderPlaced', () => {
     const translation = translateOrderEvent(placedV1({ lines: [line('PRD-SOYMILK-24', 2)] }), given());
     if (translation.kind !== 'requested') throw new Error(`expected requested, got ${translation.kind}`);
     expect(translation.event.data.lines).toEqual([{ sku: 'SKU-SOYMILK-190ML', quantity: 48 }]);
-    expect(translation.routing.cookedToOrderSkus).toEqual([]);
+    expect(translation.event.data.cookedToOrderSkus).toEqual([]);
   });
 
   it('uses the map it is given: a product mapped at run time translates', () => {
@@ -312,6 +312,23 @@ describe('translateOrderEvent: OrderPlaced', () => {
     ])('%s', (_case, event, expected) => {
       expect(translateOrderEvent(event, given())).toEqual(expected);
     });
+
+    it('a rejection becomes a FulfilmentRejected caused by the rejected event', () => {
+      const event = placedV1({ lines: [line('PRD-PIZZA', 1)] });
+      const translation = translateOrderEvent(event, given());
+      if (translation.kind !== 'rejected') throw new Error(`expected rejected, got ${translation.kind}`);
+      expect(rejectionEvent(translation, event, given())).toEqual({
+        type: 'FulfilmentRejected',
+        version: 1,
+        metadata: expectedMetadata('FulfilmentRejected'),
+        data: {
+          fulfilmentId: orderId,
+          reason: 'UNKNOWN_PRODUCT_CODE',
+          field: 'data.lines[0].productCode',
+          detail: 'PRD-PIZZA',
+        },
+      });
+    });
   });
 });
 
@@ -364,8 +381,8 @@ describe('translateOrderEvent: DeliveryAddressChanged', () => {
       kind: 'destination-changed',
       event: {
         type: 'FulfilmentDestinationChanged',
-        version: 1,
-        metadata: expectedMetadata('FulfilmentDestinationChanged'),
+        version: 2,
+        metadata: expectedMetadata('FulfilmentDestinationChanged', 2),
         data: {
           fulfilmentId: orderId,
           destination: {
@@ -376,9 +393,9 @@ describe('translateOrderEvent: DeliveryAddressChanged', () => {
             addressDetail: null,
             courierNote: null,
           },
+          deliveryZone: 'GYEONGGI-PANGYO',
         },
       },
-      zone: 'GYEONGGI-PANGYO',
     });
   });
 

@@ -12,8 +12,9 @@ import type {
   Destination,
   EventMetadata,
   FulfilmentCancelledV1,
-  FulfilmentDestinationChangedV1,
-  FulfilmentRequestedV1,
+  FulfilmentDestinationChangedV2,
+  FulfilmentRejectedV1,
+  FulfilmentRequestedV2,
   OrderCancelledV1,
   OrderLine,
   OrderPlaced,
@@ -50,29 +51,9 @@ export const RejectionReason = {
 } as const;
 export type RejectionReason = (typeof RejectionReason)[keyof typeof RejectionReason];
 
-/**
- * What SCM needs to route a fulfilment but `FulfilmentRequested` v1 cannot carry (schema gap): the
- * adapter resolves it anyway, so an order it cannot route is rejected here rather than later in
- * SCM, and hands it to its caller (for headers, logs, or a later schema version).
- */
-export interface FulfilmentRouting {
-  /** Delivery zone from the postal code. */
-  readonly zone: string;
-  /** Slot code of the storefront's delivery window, e.g. `DAWN`. */
-  readonly slot: string;
-  /** Dispatch wave: local delivery date and slot, e.g. `WAVE-20250102-DAWN`. */
-  readonly waveId: string;
-  /** SKUs of the request that the kitchen must cook for this order, in line order. */
-  readonly cookedToOrderSkus: readonly string[];
-}
-
 export type Translation =
-  | { readonly kind: 'requested'; readonly event: FulfilmentRequestedV1; readonly routing: FulfilmentRouting }
-  | {
-      readonly kind: 'destination-changed';
-      readonly event: FulfilmentDestinationChangedV1;
-      readonly zone: string;
-    }
+  | { readonly kind: 'requested'; readonly event: FulfilmentRequestedV2 }
+  | { readonly kind: 'destination-changed'; readonly event: FulfilmentDestinationChangedV2 }
   | { readonly kind: 'cancelled'; readonly event: FulfilmentCancelledV1 }
   | Rejection;
 
@@ -103,10 +84,15 @@ export function translateOrderEvent(event: TranslatableOrderEvent, context: Tran
 }
 
 function metadataFor(
-  eventType: 'FulfilmentRequested' | 'FulfilmentCancelled' | 'FulfilmentDestinationChanged',
+  eventType:
+    | 'FulfilmentRequested'
+    | 'FulfilmentCancelled'
+    | 'FulfilmentDestinationChanged'
+    | 'FulfilmentRejected',
   source: { readonly metadata: EventMetadata },
   orderId: string,
   context: TranslationContext,
+  schemaVersion = 1,
 ): EventMetadata {
   return {
     eventId: context.newEventId(),
@@ -115,7 +101,7 @@ function metadataFor(
     correlationId: orderId,
     causationId: source.metadata.eventId,
     producer,
-    schemaVersion: 1,
+    schemaVersion,
   };
 }
 
@@ -153,8 +139,8 @@ function translateOrderPlaced(event: OrderPlaced, context: TranslationContext): 
     kind: 'requested',
     event: {
       type: 'FulfilmentRequested',
-      version: 1,
-      metadata: metadataFor('FulfilmentRequested', event, orderId, context),
+      version: 2,
+      metadata: metadataFor('FulfilmentRequested', event, orderId, context, 2),
       data: {
         fulfilmentId: orderId,
         lines: lines.lines,
@@ -163,15 +149,12 @@ function translateOrderPlaced(event: OrderPlaced, context: TranslationContext): 
           earliest: event.data.deliverySlot.startsAt,
           latest: event.data.deliverySlot.endsAt,
         },
+        dispatchWave: `WAVE-${slot.localDate}-${slot.code}`,
+        deliveryZone: zone,
+        cookedToOrderSkus: lines.lines
+          .map((line) => line.sku)
+          .filter((sku) => lookup(context.mapping.skus, sku)?.cookedToOrder === true),
       },
-    },
-    routing: {
-      zone,
-      slot: slot.code,
-      waveId: `WAVE-${slot.localDate}-${slot.code}`,
-      cookedToOrderSkus: lines.lines
-        .map((line) => line.sku)
-        .filter((sku) => lookup(context.mapping.skus, sku)?.cookedToOrder === true),
     },
   };
 }
@@ -292,12 +275,33 @@ function translateAddressChanged(event: DeliveryAddressChangedV1, context: Trans
     kind: 'destination-changed',
     event: {
       type: 'FulfilmentDestinationChanged',
-      version: 1,
-      metadata: metadataFor('FulfilmentDestinationChanged', event, orderId, context),
+      version: 2,
+      metadata: metadataFor('FulfilmentDestinationChanged', event, orderId, context, 2),
       // DeliveryAddressChanged carries no memo, and the new destination replaces the old one
       // entirely, so a v2 order's courier note is lost on re-addressing (schema gap).
-      data: { fulfilmentId: orderId, destination: destinationOf(deliveryAddress, null) },
+      data: {
+        fulfilmentId: orderId,
+        destination: destinationOf(deliveryAddress, null),
+        deliveryZone: zone,
+      },
     },
-    zone,
+  };
+}
+
+/**
+ * The SCM-side record of a rejection, so that the order's customer sees 주문보류 while the source
+ * event waits in the adapter's dead-letter topic. `source` is the event that was rejected.
+ */
+export function rejectionEvent(
+  rejection: Rejection,
+  source: { readonly metadata: EventMetadata },
+  context: TranslationContext,
+): FulfilmentRejectedV1 {
+  const { orderId, reason, field, detail } = rejection;
+  return {
+    type: 'FulfilmentRejected',
+    version: 1,
+    metadata: metadataFor('FulfilmentRejected', source, orderId, context),
+    data: { fulfilmentId: orderId, reason, field, detail },
   };
 }

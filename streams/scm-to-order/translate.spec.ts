@@ -130,6 +130,23 @@ const events = {
       },
     },
   },
+  FulfilmentRejected: {
+    type: 'FulfilmentRejected',
+    version: 1,
+    metadata: metadata('FulfilmentRejected', 'order-scm-adapter'),
+    data: {
+      fulfilmentId,
+      reason: 'UNKNOWN_PRODUCT_CODE',
+      field: 'data.lines[0].productCode',
+      detail: 'PRD-NOPE',
+    },
+  },
+  CookingSkipped: {
+    type: 'CookingSkipped',
+    version: 1,
+    metadata: metadata('CookingSkipped', 'production'),
+    data: { fulfilmentId },
+  },
   FulfilmentCancelled: {
     type: 'FulfilmentCancelled',
     version: 1,
@@ -156,7 +173,7 @@ const statusChanged = (status: OrderStatus, reason: string | null = null): Statu
   kind: 'status',
   event: {
     type: 'OrderStatusChanged',
-    version: 1,
+    version: 2,
     metadata: {
       eventId: '00000000-0000-4000-8000-000000000001',
       eventType: 'OrderStatusChanged',
@@ -164,7 +181,7 @@ const statusChanged = (status: OrderStatus, reason: string | null = null): Statu
       correlationId: orderId,
       causationId: sourceEventId,
       producer: 'scm-order-adapter',
-      schemaVersion: 1,
+      schemaVersion: 2,
     },
     data: { orderId, status, reason },
   },
@@ -178,7 +195,16 @@ describe('translateScmEvent: progress the customer sees', () => {
     ['OrderPacked -> 포장완료', events.OrderPacked, statusChanged('PACKED')],
     ['ShipmentDispatched -> 배송중', events.ShipmentDispatched, statusChanged('SHIPPING')],
     ['ShipmentDelivered -> 배송완료', events.ShipmentDelivered, statusChanged('DELIVERED')],
-    ['StockShortage -> 실패 (재고 부족)', events.StockShortage, statusChanged('FAILED', '재고 부족')],
+    [
+      'StockShortage -> 입고대기 (not a failure: stock may arrive)',
+      events.StockShortage,
+      statusChanged('WAITING_FOR_STOCK', '재고 부족: 입고되면 주문이 진행됩니다'),
+    ],
+    [
+      'FulfilmentRejected -> 주문보류',
+      events.FulfilmentRejected,
+      statusChanged('REJECTED', '주문 확인 필요: 상품 또는 배송 정보를 확인하고 있습니다'),
+    ],
     [
       'StockReleased for a cancelled fulfilment -> 취소',
       events.StockReleasedCancelled,
@@ -220,6 +246,7 @@ describe('translateScmEvent: progress the customer sees', () => {
 describe('translateScmEvent: events customers do not see', () => {
   it.each<[string, ScmEvent]>([
     ['CookingCompleted', events.CookingCompleted],
+    ['CookingSkipped', events.CookingSkipped],
     ['StockReleased by an operator', events.StockReleasedOperator],
     ['StockReleased for an unknown reason', events.StockReleasedUnknown],
     ['StockReceived', events.StockReceived],
@@ -232,7 +259,15 @@ describe('translateScmEvent: events customers do not see', () => {
 });
 
 describe('isForward: statuses move forward only', () => {
-  const journey: readonly OrderStatus[] = ['RECEIVED', 'COOKING', 'PICKED', 'PACKED', 'SHIPPING'];
+  const journey: readonly OrderStatus[] = [
+    'REJECTED',
+    'WAITING_FOR_STOCK',
+    'RECEIVED',
+    'COOKING',
+    'PICKED',
+    'PACKED',
+    'SHIPPING',
+  ];
   const terminals: readonly OrderStatus[] = ['DELIVERED', 'CANCELLED', 'FAILED'];
   const known: readonly OrderStatus[] = [...journey, ...terminals];
 

@@ -4,14 +4,16 @@
  *
  * | SCM event                                   | status      | label    | reason shown           |
  * |---------------------------------------------|-------------|----------|------------------------|
+ * | FulfilmentRejected                          | `REJECTED`  | 주문보류 | 주문 확인 필요          |
+ * | StockShortage                               | `WAITING_FOR_STOCK` | 입고대기 | 재고 부족      |
  * | StockReserved                               | `RECEIVED`  | 주문접수 | —                      |
  * | CookingStarted                              | `COOKING`   | 조리중   | —                      |
  * | CookingCompleted                            | ignored     |          | still 조리중 until picked |
+ * | CookingSkipped                              | ignored     |          | still 주문접수 until picked |
  * | OrderPicked                                 | `PICKED`    | 픽업완료 | —                      |
  * | OrderPacked                                 | `PACKED`    | 포장완료 | —                      |
  * | ShipmentDispatched                          | `SHIPPING`  | 배송중   | —                      |
  * | ShipmentDelivered                           | `DELIVERED` | 배송완료 | —                      |
- * | StockShortage                               | `FAILED`    | 실패     | 재고 부족              |
  * | DeliveryFailed                              | `FAILED`    | 실패     | by failure reason      |
  * | StockReleased (reason FULFILMENT_CANCELLED) | `CANCELLED` | 취소     | 주문 취소              |
  * | StockReleased (OPERATOR, UNKNOWN)           | ignored     |          | internal stock move    |
@@ -19,7 +21,9 @@
  * | FulfilmentRequested, FulfilmentDestinationChanged, StockReceived | ignored | | not progress |
  *
  * 취소 means "cancelled and stock released", so only StockReleased(FULFILMENT_CANCELLED) confirms
- * it. FulfilmentCancelled is the adapter's own request to SCM, which SCM may still refuse when it
+ * it. A shortage is not a failure: the reservation waits for stock, and the StockReserved that
+ * follows the goods' arrival moves the order on to 주문접수. Likewise a rejected order waits for
+ * operators to fix the adapter's map and replay it from the dead-letter topic. FulfilmentCancelled is the adapter's own request to SCM, which SCM may still refuse when it
  * is too late (e.g. the courier has left): mapping it to 취소 would make the terminal rule of
  * `isForward` block the later 배송완료 of an order that was in fact delivered.
  */
@@ -27,7 +31,7 @@ import type {
   DeliveryFailureReason,
   EventMetadata,
   OrderStatus,
-  OrderStatusChangedV1,
+  OrderStatusChangedV2,
   ScmEvent,
 } from '@contracts/generated';
 import type { Topic, WriterContext } from '@contracts/topics';
@@ -45,12 +49,13 @@ export const producer = 'scm-order-adapter' as const satisfies Extract<
   WriterContext;
 
 export type StatusTranslation =
-  | { readonly kind: 'status'; readonly event: OrderStatusChangedV1 }
+  | { readonly kind: 'status'; readonly event: OrderStatusChangedV2 }
   | { readonly kind: 'ignored'; readonly why: string };
 
 /** Korean reasons shown to customers for 실패 and 취소. */
 export const customerReasons = {
-  shortage: '재고 부족',
+  shortage: '재고 부족: 입고되면 주문이 진행됩니다',
+  rejected: '주문 확인 필요: 상품 또는 배송 정보를 확인하고 있습니다',
   cancelled: '주문 취소',
   delivery: {
     UNKNOWN: '배송 실패',
@@ -70,7 +75,7 @@ export function translateScmEvent(event: ScmEvent, context: StatusContext): Stat
     kind: 'status',
     event: {
       type: 'OrderStatusChanged',
-      version: 1,
+      version: 2,
       metadata: metadataFor(event.metadata, context),
       // The order->scm adapter keeps the storefront order id as the fulfilment id.
       data: { orderId: fulfilmentId, status: next, reason },
@@ -80,7 +85,9 @@ export function translateScmEvent(event: ScmEvent, context: StatusContext): Stat
     case 'StockReserved':
       return status(event.data.fulfilmentId, 'RECEIVED');
     case 'StockShortage':
-      return status(event.data.fulfilmentId, 'FAILED', customerReasons.shortage);
+      return status(event.data.fulfilmentId, 'WAITING_FOR_STOCK', customerReasons.shortage);
+    case 'FulfilmentRejected':
+      return status(event.data.fulfilmentId, 'REJECTED', customerReasons.rejected);
     case 'StockReleased':
       return event.data.reason === 'FULFILMENT_CANCELLED'
         ? status(event.data.fulfilmentId, 'CANCELLED', customerReasons.cancelled)
@@ -89,6 +96,8 @@ export function translateScmEvent(event: ScmEvent, context: StatusContext): Stat
       return status(event.data.fulfilmentId, 'COOKING');
     case 'CookingCompleted':
       return { kind: 'ignored', why: 'no customer-facing status between cooking and picked' };
+    case 'CookingSkipped':
+      return { kind: 'ignored', why: 'nothing to cook: the order stays 주문접수 until picked' };
     case 'OrderPicked':
       return status(event.data.fulfilmentId, 'PICKED');
     case 'OrderPacked':
@@ -120,7 +129,7 @@ function metadataFor(source: EventMetadata, context: StatusContext): EventMetada
     correlationId: source.correlationId,
     causationId: source.eventId,
     producer,
-    schemaVersion: 1,
+    schemaVersion: 2,
   };
 }
 
@@ -130,14 +139,16 @@ function metadataFor(source: EventMetadata, context: StatusContext): EventMetada
  */
 export const statusRank = {
   UNKNOWN: 0,
-  RECEIVED: 1,
-  COOKING: 2,
-  PICKED: 3,
-  PACKED: 4,
-  SHIPPING: 5,
-  DELIVERED: 6,
-  CANCELLED: 6,
-  FAILED: 6,
+  REJECTED: 1,
+  WAITING_FOR_STOCK: 2,
+  RECEIVED: 3,
+  COOKING: 4,
+  PICKED: 5,
+  PACKED: 6,
+  SHIPPING: 7,
+  DELIVERED: 8,
+  CANCELLED: 8,
+  FAILED: 8,
 } as const satisfies Record<OrderStatus, number>;
 
 export function isTerminal(status: OrderStatus): boolean {
