@@ -143,7 +143,7 @@ describe('registerSchemas', () => {
 
 describe('eventTypesWrittenBy', () => {
   it('lists the event types on the topics a context writes', () => {
-    expect(eventTypesWrittenBy('production')).toEqual(['CookingStarted', 'CookingCompleted']);
+    expect(eventTypesWrittenBy('production')).toEqual(['CookingStarted', 'CookingCompleted', 'CookingSkipped']);
   });
 });
 
