@@ -1,5 +1,7 @@
 import { readStackConfig, stackEndpoints } from '@infra/stack/config';
 import { up } from '@infra/stack/stack';
+import type { LogLevel } from '@runtime/log';
+import type { ContextName } from './contexts';
 
 export interface Endpoints {
   kafkaBrokers: string[];
@@ -30,3 +32,73 @@ export async function resolveEndpoints(
     mongoUrl: String(mongo),
   };
 }
+
+export interface PlatformConfig extends Endpoints {
+  /** The contexts this process hosts. */
+  readonly contexts: readonly ContextName[];
+  readonly httpPort: number;
+  readonly httpHost: string;
+  /** MongoDB database holding every hosted context's collections (each context owns its own). */
+  readonly database: string;
+  /** Prefix of every topic and consumer group name; empty in production, unique per test run. */
+  readonly topicNamespace: string;
+  readonly replicationFactor: number;
+  readonly bodyLimitBytes: number;
+  readonly logLevel: LogLevel;
+  readonly order: { readonly orderPlacedVersion: 1 | 2; readonly bodyLimitBytes: number };
+  readonly orderScmAdapter: { readonly mappingRefreshMs: number; readonly bodyLimitBytes: number };
+}
+
+export class ConfigError extends Error {}
+
+function integerFrom(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  return value;
+}
+
+/**
+ * The platform's settings, from the environment, checked once at start. `contexts` is what the
+ * command asked for (the main command: all of them; the per-context command: one).
+ */
+export function readPlatformConfig(
+  endpoints: Endpoints,
+  contexts: readonly ContextName[],
+  env: NodeJS.ProcessEnv = process.env,
+): PlatformConfig {
+  const logLevel = env.LOG_LEVEL ?? 'info';
+  if (!logLevels.includes(logLevel as LogLevel))
+    throw new ConfigError(`LOG_LEVEL must be one of ${logLevels.join(', ')}, got "${logLevel}"`);
+  const version = integerFrom(env, 'ORDER_PLACED_VERSION', 2, 1, 2);
+  const bodyLimitBytes = integerFrom(env, 'HTTP_BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024);
+  const namespace = env.TOPIC_NAMESPACE ?? '';
+  if (!/^[a-zA-Z0-9._-]*$/.test(namespace))
+    throw new ConfigError(`TOPIC_NAMESPACE may hold only letters, digits, . _ -, got "${namespace}"`);
+  return {
+    ...endpoints,
+    contexts,
+    httpPort: integerFrom(env, 'PORT', 8080, 0, 65535),
+    httpHost: env.HTTP_HOST ?? '127.0.0.1',
+    database: env.MONGO_DATABASE ?? 'scm_platform',
+    topicNamespace: namespace,
+    replicationFactor: integerFrom(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 5),
+    bodyLimitBytes,
+    logLevel: logLevel as LogLevel,
+    order: { orderPlacedVersion: version === 1 ? 1 : 2, bodyLimitBytes },
+    orderScmAdapter: {
+      mappingRefreshMs: integerFrom(env, 'MAPPING_REFRESH_MS', 2_000, 100, 600_000),
+      bodyLimitBytes,
+    },
+  };
+}
+
+const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];

@@ -36,6 +36,10 @@ export const errorCodes = {
   BROKER_UNAVAILABLE: 'BROKER_UNAVAILABLE',
   /** A network call failed or timed out and nothing tells which dependency it was. */
   NETWORK_UNAVAILABLE: 'NETWORK_UNAVAILABLE',
+  /** Writers kept racing for the same aggregate; worth another try later. */
+  CONCURRENT_UPDATE: 'CONCURRENT_UPDATE',
+  /** A person's command the aggregate's state does not allow (409). */
+  CONFLICT: 'CONFLICT',
   INVALID_FILTER_POLICY: 'INVALID_FILTER_POLICY',
   /** An HTTP request the client got wrong (see `ProblemError`). */
   BAD_REQUEST: 'BAD_REQUEST',

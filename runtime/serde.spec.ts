@@ -143,7 +143,11 @@ describe('registerSchemas', () => {
 
 describe('eventTypesWrittenBy', () => {
   it('lists the event types on the topics a context writes', () => {
-    expect(eventTypesWrittenBy('production')).toEqual(['CookingStarted', 'CookingCompleted', 'CookingSkipped']);
+    expect(eventTypesWrittenBy('production')).toEqual([
+      'CookingStarted',
+      'CookingCompleted',
+      'CookingSkipped',
+    ]);
   });
 });
 

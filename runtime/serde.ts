@@ -476,14 +476,23 @@ export class Serde {
     version: V,
     event: EventBody<T, V>,
   ): Buffer {
-    const writer = this.writers.get(key(type, version as number));
+    return this.encodeRecord(type, version as number, event as unknown as EventRecord);
+  }
+
+  /** `encode` for an event whose type and version are known only at run time (same checks). */
+  encodeEvent(event: AnyEvent): Buffer {
+    return this.encodeRecord(event.type, event.version, event);
+  }
+
+  private encodeRecord(type: EventType, version: number, event: EventRecord): Buffer {
+    const writer = this.writers.get(key(type, version));
     if (writer === undefined) {
       throw permanent(
         errorCodes.UNEXPECTED,
         `${type} v${String(version)} is not registered by this process: register it at startup`,
       );
     }
-    const { metadata, data } = event as unknown as EventRecord;
+    const { metadata, data } = event;
     const record =
       metadata.eventType === type && metadata.schemaVersion === version
         ? { metadata, data }

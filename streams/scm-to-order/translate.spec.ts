@@ -1,6 +1,6 @@
 import type { EventMetadata, OrderStatus, ScmEvent } from '@contracts/generated';
 import { topicNamed } from '@contracts/topics';
-import { isForward, translateScmEvent, type StatusContext, type StatusTranslation } from './translate';
+import { translateScmEvent, type StatusContext, type StatusTranslation } from './translate';
 
 const now = new Date('2025-01-02T05:00:00.000Z');
 const orderId = 'ORD-20250101-000123';
@@ -255,82 +255,5 @@ describe('translateScmEvent: events customers do not see', () => {
     ['FulfilmentCancelled (SCM may still refuse it; StockReleased confirms)', events.FulfilmentCancelled],
   ])('%s is ignored', (_case, event) => {
     expect(translateScmEvent(event, context)).toMatchObject({ kind: 'ignored' });
-  });
-});
-
-describe('isForward: statuses move forward only', () => {
-  const journey: readonly OrderStatus[] = [
-    'REJECTED',
-    'WAITING_FOR_STOCK',
-    'RECEIVED',
-    'COOKING',
-    'PICKED',
-    'PACKED',
-    'SHIPPING',
-  ];
-  const terminals: readonly OrderStatus[] = ['DELIVERED', 'CANCELLED', 'FAILED'];
-  const known: readonly OrderStatus[] = [...journey, ...terminals];
-
-  it('any known status applies to an order with no status yet', () => {
-    for (const next of known) expect(isForward(null, next)).toBe(true);
-  });
-
-  it('each later stage applies over an earlier one, including skipped stages', () => {
-    for (const [i, current] of journey.entries()) {
-      for (const next of journey.slice(i + 1))
-        expect([current, next, isForward(current, next)]).toEqual([current, next, true]);
-    }
-  });
-
-  it('a late or duplicate stage never moves an order backwards', () => {
-    for (const [i, current] of journey.entries()) {
-      for (const next of journey.slice(0, i + 1))
-        expect([current, next, isForward(current, next)]).toEqual([current, next, false]);
-    }
-  });
-
-  it('a terminal status applies from every stage (cancel or fail at any point, delivery seen early)', () => {
-    for (const current of journey) {
-      for (const next of terminals)
-        expect([current, next, isForward(current, next)]).toEqual([current, next, true]);
-    }
-  });
-
-  it('the first terminal status wins: nothing applies after it, not even another terminal status', () => {
-    for (const current of terminals) {
-      for (const next of known)
-        expect([current, next, isForward(current, next)]).toEqual([current, next, false]);
-    }
-  });
-
-  it('UNKNOWN is never applied, and a stored UNKNOWN ranks below every known status', () => {
-    expect(isForward(null, 'UNKNOWN')).toBe(false);
-    expect(isForward('RECEIVED', 'UNKNOWN')).toBe(false);
-    for (const next of known) expect(isForward('UNKNOWN', next)).toBe(true);
-  });
-
-  it('given a reordered, duplicated stream, the order ends on the furthest status', () => {
-    // given the translations of SCM events arriving late and twice
-    const arrivals: readonly OrderStatus[] = [
-      'COOKING',
-      'RECEIVED',
-      'PICKED',
-      'COOKING',
-      'PICKED',
-      'SHIPPING',
-      'PACKED',
-    ];
-    // when the order context applies only forward updates
-    const applied: OrderStatus[] = [];
-    let current: OrderStatus | null = null;
-    for (const next of arrivals) {
-      if (isForward(current, next)) {
-        current = next;
-        applied.push(next);
-      }
-    }
-    // then it never went backwards
-    expect(applied).toEqual(['COOKING', 'PICKED', 'SHIPPING']);
-    expect(current).toBe('SHIPPING');
   });
 });

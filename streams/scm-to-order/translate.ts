@@ -25,7 +25,7 @@
  * follows the goods' arrival moves the order on to 주문접수. Likewise a rejected order waits for
  * operators to fix the adapter's map and replay it from the dead-letter topic. FulfilmentCancelled is the adapter's own request to SCM, which SCM may still refuse when it
  * is too late (e.g. the courier has left): mapping it to 취소 would make the terminal rule of
- * `isForward` block the later 배송완료 of an order that was in fact delivered.
+ * the order context's monotonic rule block the later 배송완료 of an order that was in fact delivered.
  */
 import type {
   DeliveryFailureReason,
@@ -131,47 +131,4 @@ function metadataFor(source: EventMetadata, context: StatusContext): EventMetada
     producer,
     schemaVersion: 2,
   };
-}
-
-/**
- * Position of each status on the journey. Terminal statuses share the top rank: once an order is
- * delivered, cancelled or failed, nothing moves it again.
- */
-export const statusRank = {
-  UNKNOWN: 0,
-  REJECTED: 1,
-  WAITING_FOR_STOCK: 2,
-  RECEIVED: 3,
-  COOKING: 4,
-  PICKED: 5,
-  PACKED: 6,
-  SHIPPING: 7,
-  DELIVERED: 8,
-  CANCELLED: 8,
-  FAILED: 8,
-} as const satisfies Record<OrderStatus, number>;
-
-export function isTerminal(status: OrderStatus): boolean {
-  return status === 'DELIVERED' || status === 'CANCELLED' || status === 'FAILED';
-}
-
-/**
- * Whether the order context should apply `next` over `current` (`null`: no status yet).
- *
- * The rule, so that a late, duplicate or reordered update never moves an order backwards:
- * - `UNKNOWN` is never applied (it is what an old reader sees for a status it does not know), and
- *   a stored `UNKNOWN` ranks below every known status;
- * - the first terminal status wins: after 배송완료, 취소 or 실패 nothing applies, not even another
- *   terminal status (a late DeliveryFailed cannot undo a delivery, a late StockShortage cannot turn
- *   a cancellation into a failure);
- * - a terminal status applies from any non-terminal one (cancel or fail at any stage, and a
- *   delivery seen before its dispatch);
- * - otherwise only a strictly later stage applies; the same status again is a duplicate, and a
- *   skipped stage (e.g. PACKED straight after RECEIVED) is fine.
- */
-export function isForward(current: OrderStatus | null, next: OrderStatus): boolean {
-  if (next === 'UNKNOWN') return false;
-  if (current === null) return true;
-  if (isTerminal(current)) return false;
-  return statusRank[next] > statusRank[current];
 }

@@ -1,0 +1,41 @@
+/**
+ * Every context a platform process can host, with what it writes and which consumer groups it
+ * runs (to register schemas and provision dead-letter topics before it starts).
+ */
+import type { WriterContext } from '@contracts/topics';
+import type { ContextModule, PlatformServices } from '@runtime/context';
+import { createOrderContext, orderGroup } from '@services/order';
+import { createOrderScmAdapter, orderScmAdapterGroup } from '@streams/order-to-scm';
+import { createScmOrderAdapter, scmOrderAdapterGroup } from '@streams/scm-to-order';
+import type { PlatformConfig } from './config';
+
+interface ContextFactory {
+  readonly writes: readonly WriterContext[];
+  readonly groups: readonly string[];
+  readonly summary: string;
+  create(services: PlatformServices, config: PlatformConfig): Promise<ContextModule>;
+}
+
+export const contextFactories = {
+  order: {
+    writes: ['order'],
+    groups: [orderGroup],
+    summary: 'storefront orders: /orders',
+    create: (services, config) => createOrderContext(services, config.order),
+  },
+  'order-scm-adapter': {
+    writes: ['order-scm-adapter'],
+    groups: [orderScmAdapterGroup],
+    summary: 'order -> SCM translation; its map: /adapters/order-scm/mapping',
+    create: (services, config) => createOrderScmAdapter(services, config.orderScmAdapter),
+  },
+  'scm-order-adapter': {
+    writes: ['scm-order-adapter'],
+    groups: [scmOrderAdapterGroup],
+    summary: 'SCM progress -> customer-facing status',
+    create: (services) => createScmOrderAdapter(services),
+  },
+} as const satisfies Record<string, ContextFactory>;
+
+export type ContextName = keyof typeof contextFactories;
+export const contextNames = Object.keys(contextFactories) as ContextName[];

@@ -1,0 +1,164 @@
+/**
+ * The one composition root of a platform process: it builds the clients once, provisions the
+ * topics and registers the schemas the hosted contexts write, builds the contexts asked for,
+ * starts their consumers, the outbox relay and one HTTP server, and stops all of it in order.
+ * `npm start` hosts every context in one process; `npm run context -- <name>` hosts one; tests
+ * host them in-process under a topic namespace of their own.
+ */
+import type Router from '@koa/router';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { MongoClient } from 'mongodb';
+import { Registry } from 'prom-client';
+import { desiredTopics, provisionTopics } from '@contracts/provision';
+import { topics as catalogue, type TopicName, type WriterContext } from '@contracts/topics';
+import type { ContextModule, PlatformServices } from '@runtime/context';
+import { readinessOf } from '@runtime/consumer-runner';
+import { createDeadLetterClients } from '@runtime/dead-letter-admin';
+import { createDeadLetterRouter } from '@runtime/dead-letter-router';
+import { createDeadLetterPublisher } from '@runtime/dead-letters';
+import { eventHeaders } from '@runtime/event-writer';
+import { createHttpApp, startHttpServer, type RunningHttpServer } from '@runtime/http';
+import { createLogger, type Logger } from '@runtime/log';
+import { createRuntimeMetrics } from '@runtime/metrics';
+import { createOutboxRelay } from '@runtime/outbox';
+import { countRegistryRequests, eventTypesWrittenBy, RegistryClient, Serde } from '@runtime/serde';
+import { contextFactories, type ContextName } from './contexts';
+import type { PlatformConfig } from './config';
+
+export interface RunningPlatform {
+  readonly url: string;
+  readonly contexts: readonly ContextModule[];
+  readonly services: PlatformServices;
+  /** Resolves when every consumer group has joined (and is not stuck or crashed). */
+  ready(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(
+  config: PlatformConfig,
+  log: Logger = createLogger(config.logLevel),
+): Promise<RunningPlatform> {
+  const namespaced = (name: string): string => `${config.topicNamespace}${name}`;
+  // kafkajs reports every retriable hiccup (a leader moving right after a topic is created) as
+  // an error; the runner and the relay report what actually fails, so its own logs go to debug.
+  const kafkaLog = log.child({ component: 'kafkajs' });
+  const kafka = new Kafka({
+    logCreator: () => (entry) =>
+      kafkaLog.debug(entry.log.message, { ...entry.log, namespace: entry.namespace }),
+    clientId: `scm-platform-${config.contexts.join('-')}`.slice(0, 200),
+    brokers: config.kafkaBrokers,
+    logLevel: logLevel.ERROR,
+  });
+  const mongo = await new MongoClient(config.mongoUrl).connect();
+  const db = mongo.db(config.database);
+  const metricsRegistry = new Registry();
+  const metrics = createRuntimeMetrics(metricsRegistry);
+  const registry = new RegistryClient({
+    url: config.schemaRegistryUrl,
+    onRequest: countRegistryRequests(metrics),
+  });
+  const serde = new Serde({ registry });
+  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+
+  const writers = new Set<WriterContext>(config.contexts.flatMap((name) => contextFactories[name].writes));
+  const groups = config.contexts.flatMap((name) => contextFactories[name].groups).map(namespaced);
+  await serde.register({
+    types: [...writers].flatMap(eventTypesWrittenBy),
+    topicOf: (type) =>
+      namespaced(catalogue.find((topic) => topic.events.some((event) => event.type === type))?.name ?? type),
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const desired = desiredTopics({
+      replicationFactor: config.replicationFactor,
+      deadLetterGroups: groups,
+    }).map((topic) => (topic.name.endsWith('.dlq') ? topic : { ...topic, name: namespaced(topic.name) }));
+    await provisionTopics(admin, desired);
+  } finally {
+    await admin.disconnect();
+  }
+
+  let relayKick = (): void => undefined;
+  const services: PlatformServices = {
+    kafka,
+    serde,
+    db,
+    log,
+    metrics,
+    metricsRegistry,
+    deadLetter: createDeadLetterPublisher(producer, (group) => `${group}.dlq`),
+    kickRelay: () => relayKick(),
+    now: () => new Date(),
+    topic: (name: TopicName) => namespaced(name),
+    group: namespaced,
+    runner: {
+      fromBeginning: true,
+      permanentAttempts: 3,
+      backoff: { initialMs: 200, maxMs: 5_000 },
+      onFatal: (error) => log.error('a consumer cannot go on', { error }),
+    },
+  };
+
+  const contexts: ContextModule[] = [];
+  for (const name of config.contexts) contexts.push(await contextFactories[name].create(services, config));
+  const runners = contexts.flatMap((context) => context.runners);
+
+  const relay = createOutboxRelay({
+    collections: contexts.flatMap((context) => context.outboxes),
+    producer,
+    log: log.child({ component: 'outbox-relay' }),
+    pollIntervalMs: 500,
+    onPublished: (topic, headers) =>
+      metrics.eventsPublished.inc({ topic, event_type: headers[eventHeaders.type] ?? 'unknown' }),
+    onPending: (collection, count) => metrics.outboxPending.set({ context: collection }, count),
+  });
+  relayKick = () => relay.kick();
+  relay.start();
+  await Promise.all(runners.map((runner) => runner.start()));
+  for (const context of contexts) await context.start?.();
+
+  const deadLetterClients = createDeadLetterClients(kafka);
+  const routers: Router[] = [
+    ...contexts.flatMap((context) => context.routers),
+    createDeadLetterRouter({ clients: deadLetterClients }),
+  ];
+  const app = createHttpApp({
+    metricsRegistry,
+    health: () => ({ status: 'up', details: { contexts: config.contexts } }),
+    readiness: async () => readinessOf(runners),
+    routers,
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
+  app.on('error', (error: unknown) => log.error('request failed', { error }));
+  const server: RunningHttpServer = await startHttpServer(app, config.httpPort, config.httpHost);
+  log.info('platform started', { contexts: config.contexts, url: server.url });
+
+  return {
+    url: server.url,
+    contexts,
+    services,
+    async ready(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const report = readinessOf(runners);
+        if (report.ready) return;
+        if (Date.now() > deadline)
+          throw new Error(`not ready after ${timeoutMs} ms: ${report.reasons.join('; ')}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async stop() {
+      await server.close();
+      for (const context of contexts) await context.stop?.();
+      await Promise.all(runners.map((runner) => runner.stop()));
+      await relay.stop();
+      await deadLetterClients.close?.();
+      await producer.disconnect();
+      await mongo.close();
+    },
+  };
+}
+
+export type { ContextName };

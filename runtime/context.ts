@@ -1,0 +1,109 @@
+/**
+ * What a bounded context is to the process that hosts it: HTTP routers, consumer runners and the
+ * collections whose outboxes the relay drains. Built by a factory from the services the
+ * composition root creates once per process, so one process can host one context or all of them
+ * with the same code.
+ */
+import type Router from '@koa/router';
+import type { Kafka } from 'kafkajs';
+import type { Db } from 'mongodb';
+import type { Registry } from 'prom-client';
+import type { EventType } from '@contracts/generated';
+import type { TopicName } from '@contracts/topics';
+import { compilePolicy } from './filter-policy';
+import {
+  createConsumerRunner,
+  type ConsumerRunner,
+  type Received,
+  type RunnerOptions,
+} from './consumer-runner';
+import type { PublishDeadLetter } from './dead-letters';
+import { eventHeaders } from './event-writer';
+import type { AggregateDocument } from './idempotent-store';
+import type { Logger } from './log';
+import { meteredObserver } from './metered-observer';
+import type { RuntimeMetrics } from './metrics';
+import type { DecodedEvent, Serde } from './serde';
+import type { Collection } from 'mongodb';
+
+export interface PlatformServices {
+  readonly kafka: Kafka;
+  readonly serde: Serde;
+  readonly db: Db;
+  readonly log: Logger;
+  readonly metrics: RuntimeMetrics;
+  readonly metricsRegistry: Registry;
+  readonly deadLetter: PublishDeadLetter;
+  /** Asks the outbox relay to publish soon (after a write that added events). */
+  readonly kickRelay: () => void;
+  readonly now: () => Date;
+  /** The name of a catalogue topic in this deployment (a namespace prefix isolates tests). */
+  readonly topic: (name: TopicName) => string;
+  /** The name of a consumer group in this deployment. */
+  readonly group: (name: string) => string;
+  /** Runner settings shared by every consumer of the process. */
+  readonly runner: Omit<RunnerOptions, 'kafka' | 'deadLetter' | 'observer' | 'log'>;
+}
+
+export interface ContextModule {
+  readonly name: string;
+  readonly routers: readonly Router[];
+  readonly runners: readonly ConsumerRunner[];
+  /** Collections holding outboxes, drained by the process's relay. */
+  readonly outboxes: readonly Collection<AggregateDocument>[];
+  /** Background work beyond consumers (e.g. auto-advance); started after the consumers. */
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}
+
+export type EventOutcome = 'applied' | 'duplicate' | 'ignored';
+
+export interface EventConsumerDefinition {
+  /** The context's consumer group (before namespacing). */
+  readonly group: string;
+  readonly topics: readonly TopicName[];
+  /** The filter policy: the event types this context needs; everything else is dropped before decoding. */
+  readonly eventTypes: readonly EventType[];
+  /** Applies one event idempotently; resolves once its effect is durable. */
+  handle(event: DecodedEvent, received: Received<DecodedEvent>): Promise<EventOutcome>;
+}
+
+/**
+ * A consumer of contract events: filter on the `event-type` header, decode with the process's
+ * serde, apply one event at a time in partition order (each through an aggregate store, which
+ * deduplicates by event id), and count duplicates.
+ */
+export function createEventConsumer(
+  services: PlatformServices,
+  definition: EventConsumerDefinition,
+): ConsumerRunner {
+  const group = services.group(definition.group);
+  const log = services.log.child({ group });
+  return createConsumerRunner<DecodedEvent>(
+    {
+      group,
+      topics: definition.topics.map(services.topic),
+      accepts: compilePolicy({ [eventHeaders.type]: [...definition.eventTypes] }),
+      decode: (message) => {
+        if (message.value === null) throw new Error('a record without a value');
+        return services.serde.decode(message.value);
+      },
+      async handle(batch) {
+        let duplicates = 0;
+        for (const received of batch) {
+          const outcome = await definition.handle(received.event, received);
+          if (outcome === 'duplicate') duplicates += 1;
+        }
+        return { duplicates };
+      },
+      describe: (event) => ({ type: event.type, occurredAt: event.metadata.occurredAt.getTime() }),
+    },
+    {
+      ...services.runner,
+      kafka: services.kafka,
+      deadLetter: services.deadLetter,
+      observer: meteredObserver(services.metrics, group),
+      log,
+    },
+  );
+}

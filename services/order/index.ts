@@ -1,0 +1,82 @@
+/**
+ * The order context (storefront): its store, its API, and its consumer of `order.status-updates`.
+ */
+import { EventEmitter } from 'node:events';
+import { createAggregateStore } from '@runtime/aggregate-store';
+import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
+import { createEventWriter } from '@runtime/event-writer';
+import { createOrderRouter, type IdempotencyRecord } from './api';
+import { orderDecider } from './domain';
+
+export interface OrderContextConfig {
+  /** OrderPlaced version this instance writes; v1 and v2 producers run side by side in a rollout. */
+  readonly orderPlacedVersion: 1 | 2;
+  readonly bodyLimitBytes: number;
+}
+
+export const orderGroup = 'order';
+
+export async function createOrderContext(
+  services: PlatformServices,
+  config: OrderContextConfig,
+): Promise<ContextModule> {
+  const changes = new EventEmitter().setMaxListeners(0);
+  const store = await createAggregateStore({
+    db: services.db,
+    name: 'order.orders',
+    decider: orderDecider,
+    writer: createEventWriter(services.serde, 'order', services.topic),
+    onPublished: services.kickRelay,
+  });
+  const idempotencyKeys = services.db.collection<IdempotencyRecord>('order.idempotency_keys');
+
+  const statusUpdates = createEventConsumer(services, {
+    group: orderGroup,
+    topics: ['order.status-updates'],
+    eventTypes: ['OrderStatusChanged'],
+    async handle(event) {
+      if (event.type !== 'OrderStatusChanged') return 'ignored';
+      const { orderId, status, reason } = event.data;
+      const execution = await store.execute(
+        orderId,
+        { kind: 'ApplyStatus', status, reason },
+        { causeId: event.metadata.eventId, correlationId: orderId, now: services.now() },
+      );
+      if (execution.kind === 'changed') changes.emit(orderId);
+      if (execution.kind === 'refused') {
+        // A status for an order this storefront does not know: nothing to update, and a
+        // retry would not change that.
+        services.log.warn('status update for an unknown order', { orderId, status });
+        return 'ignored';
+      }
+      return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
+    },
+  });
+
+  const router = createOrderRouter({
+    store,
+    idempotencyKeys,
+    now: services.now,
+    orderPlacedVersion: config.orderPlacedVersion,
+    bodyLimitBytes: config.bodyLimitBytes,
+    // Woken at once by this process's consumer; the timeout bounds the wait for updates applied
+    // by another instance of the context, which this process only sees by reading again.
+    changed: (orderId, timeoutMs) =>
+      new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          changes.off(orderId, done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(0, timeoutMs));
+        changes.once(orderId, done);
+      }),
+  });
+
+  return {
+    name: 'order',
+    routers: [router],
+    runners: [statusUpdates],
+    outboxes: [store.outbox],
+  };
+}

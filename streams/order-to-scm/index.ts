@@ -1,0 +1,224 @@
+/**
+ * The order->scm anti-corruption adapter as a running stream: its own consumer group on
+ * `order.events`, a filter policy that keeps only what SCM needs, the pure translation, and its
+ * own state (the map it owns, and per order the translations it wrote, for deduplication and the
+ * outbox). An order it cannot translate is recorded as FulfilmentRejected (so the customer sees
+ * 주문보류) and its source event goes to the dead-letter topic with the reason; once an operator
+ * has fixed the map, replaying the letter translates it.
+ */
+import Router from '@koa/router';
+import { randomUUID } from 'node:crypto';
+import type { OrderEvent } from '@contracts/generated';
+import { createAggregateStore } from '@runtime/aggregate-store';
+import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
+import {
+  accepted,
+  refused,
+  unchanged,
+  withoutEnvelope,
+  type Decider,
+  type Publication,
+} from '@runtime/decider';
+import { errorCodes, permanent, ProblemError } from '@runtime/errors';
+import { createEventWriter } from '@runtime/event-writer';
+import { readJsonBody } from '@runtime/http';
+import { applyMappingUpdate, seedMapping, type Mapping, type MappingUpdate } from './mapping';
+import { parseMappingUpdate } from './mapping-update';
+import { rejectionEvent, translateOrderEvent, type Translation } from './translate';
+
+export const orderScmAdapterGroup = 'order-scm-adapter';
+
+/** Per order: what the adapter wrote to SCM. */
+interface Fulfilment {
+  readonly orderId: string;
+  readonly requested: boolean;
+  readonly rejection: { readonly reason: string; readonly field: string; readonly detail: string } | null;
+  readonly cancelled: boolean;
+}
+
+/** A translation, and what it publishes (for a rejection: FulfilmentRejected). */
+interface Translated {
+  readonly translation: Translation;
+  readonly publication: Publication;
+}
+
+type FulfilmentFact = { readonly type: 'Translated' } & Translated;
+
+const fulfilmentDecider: Decider<Fulfilment, Translated, FulfilmentFact> = {
+  decide: (input) => accepted({ type: 'Translated', ...input }),
+  evolve(state, { translation }) {
+    const orderId =
+      translation.kind === 'rejected' ? translation.orderId : translation.event.data.fulfilmentId;
+    const current = state ?? { orderId, requested: false, rejection: null, cancelled: false };
+    switch (translation.kind) {
+      case 'requested':
+        return { ...current, requested: true, rejection: null };
+      case 'rejected': {
+        const { reason, field, detail } = translation;
+        return { ...current, rejection: { reason, field, detail } };
+      }
+      case 'cancelled':
+        return { ...current, cancelled: true };
+      case 'destination-changed':
+        return current;
+      default: {
+        const unreachable: never = translation;
+        return unreachable;
+      }
+    }
+  },
+  publish: (fact) => [fact.publication],
+};
+
+/** The map as an aggregate: seeded, changed only by valid updates, every revision kept. */
+const mappingDecider: Decider<
+  Mapping,
+  MappingUpdate,
+  { readonly type: 'MappingChanged'; readonly mapping: Mapping }
+> = {
+  decide(update, state) {
+    const outcome = applyMappingUpdate(state ?? seedMapping, update);
+    if (outcome.kind === 'refused') return refused('CONFLICT', outcome.reason);
+    return JSON.stringify(outcome.mapping) ===
+      JSON.stringify({ ...(state ?? seedMapping), revision: outcome.mapping.revision })
+      ? unchanged
+      : accepted({ type: 'MappingChanged', mapping: outcome.mapping });
+  },
+  evolve: (_state, fact) => fact.mapping,
+  publish: () => [],
+};
+
+export interface OrderScmAdapterConfig {
+  /** How often an instance re-reads the map (updates made through another instance). */
+  readonly mappingRefreshMs: number;
+  readonly bodyLimitBytes: number;
+}
+
+export async function createOrderScmAdapter(
+  services: PlatformServices,
+  config: OrderScmAdapterConfig,
+): Promise<ContextModule> {
+  const writer = createEventWriter(services.serde, 'order-scm-adapter', services.topic);
+  const fulfilments = await createAggregateStore({
+    db: services.db,
+    name: 'order-scm-adapter.fulfilments',
+    decider: fulfilmentDecider,
+    writer,
+    onPublished: services.kickRelay,
+  });
+  const mappings = await createAggregateStore({
+    db: services.db,
+    name: 'order-scm-adapter.mapping',
+    decider: mappingDecider,
+    writer,
+  });
+  const mappingId = 'product-sku-slot-zone';
+  let mapping: Mapping = (await mappings.load(mappingId))?.state ?? seedMapping;
+  const refreshMapping = async (): Promise<Mapping> => {
+    mapping = (await mappings.load(mappingId))?.state ?? seedMapping;
+    return mapping;
+  };
+  let refresher: NodeJS.Timeout | undefined;
+  const log = services.log.child({ context: 'order-scm-adapter' });
+
+  const translate = (event: OrderEvent, current: Mapping) => {
+    if (
+      event.type !== 'OrderPlaced' &&
+      event.type !== 'OrderCancelled' &&
+      event.type !== 'DeliveryAddressChanged'
+    )
+      return undefined;
+    // Ids and times of the written events are set by the event writer from the cause.
+    return translateOrderEvent(event, {
+      mapping: current,
+      now: services.now(),
+      newEventId: () => event.metadata.eventId,
+    });
+  };
+
+  const consumer = createEventConsumer(services, {
+    group: orderScmAdapterGroup,
+    topics: ['order.events'],
+    // The filter policy: reviews and coupons never reach the adapter (counted as filtered).
+    eventTypes: ['OrderPlaced', 'OrderCancelled', 'DeliveryAddressChanged'],
+    async handle(event) {
+      if (
+        event.type !== 'OrderPlaced' &&
+        event.type !== 'OrderCancelled' &&
+        event.type !== 'DeliveryAddressChanged'
+      )
+        return 'ignored';
+      let translation = translate(event, mapping);
+      // Before rejecting, make sure the map is current: another instance may just have fixed it.
+      if (translation?.kind === 'rejected') translation = translate(event, await refreshMapping());
+      if (translation === undefined) return 'ignored';
+      const orderId =
+        translation.kind === 'rejected' ? translation.orderId : translation.event.data.fulfilmentId;
+      const now = services.now();
+      if (translation.kind !== 'rejected') {
+        const execution = await fulfilments.execute(
+          orderId,
+          { translation, publication: withoutEnvelope(translation.event) },
+          { causeId: event.metadata.eventId, correlationId: orderId, now },
+        );
+        return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
+      }
+      // Recorded under its own cause, so that the same event replayed after a fix of the map is
+      // not mistaken for a duplicate, and translates.
+      const rejected = rejectionEvent(translation, event, {
+        mapping,
+        now,
+        newEventId: () => event.metadata.eventId,
+      });
+      await fulfilments.execute(
+        orderId,
+        { translation, publication: withoutEnvelope(rejected) },
+        { causeId: `rejected:${event.metadata.eventId}`, correlationId: orderId, now },
+      );
+      log.warn('order rejected', {
+        orderId,
+        reason: translation.reason,
+        field: translation.field,
+        detail: translation.detail,
+      });
+      throw permanent(
+        errorCodes.INVALID_CONTENT,
+        `${translation.reason} at ${translation.field}: ${translation.detail} (order ${orderId}, map revision ${mapping.revision})`,
+        undefined,
+        { reason: translation.reason, field: translation.field, detail: translation.detail },
+      );
+    },
+  });
+
+  const router = new Router({ prefix: '/adapters/order-scm' });
+  router.get('/mapping', async (ctx) => {
+    ctx.body = await refreshMapping();
+  });
+  router.post('/mapping/updates', async (ctx) => {
+    const update = parseMappingUpdate(await readJsonBody(ctx, config.bodyLimitBytes));
+    const execution = await mappings.execute(mappingId, update, {
+      causeId: `mapping:${randomUUID()}`,
+      correlationId: mappingId,
+      now: services.now(),
+    });
+    if (execution.kind === 'refused')
+      throw new ProblemError(409, execution.reason, { code: 'CONFLICT', title: 'Mapping update refused' });
+    const updated = await refreshMapping();
+    log.info('mapping updated', { update: update.type, revision: updated.revision });
+    ctx.body = updated;
+  });
+
+  return {
+    name: 'order-scm-adapter',
+    routers: [router],
+    runners: [consumer],
+    outboxes: [fulfilments.outbox],
+    async start() {
+      refresher = setInterval(() => void refreshMapping().catch(() => undefined), config.mappingRefreshMs);
+      refresher.unref();
+    },
+    async stop() {
+      if (refresher) clearInterval(refresher);
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The scm->order status adapter as a running stream: its own consumer group on the SCM event
+ * topics, a filter policy that keeps only the events that mean progress to a customer, the pure
+ * translation into OrderStatusChanged, and per order the statuses it wrote (dedup and outbox).
+ * Whether a status moves the order forward is the order context's rule, not the adapter's.
+ */
+import type { EventType, ScmEvent } from '@contracts/generated';
+import { createAggregateStore } from '@runtime/aggregate-store';
+import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
+import { accepted, withoutEnvelope, type Decider, type Publication } from '@runtime/decider';
+import { createEventWriter } from '@runtime/event-writer';
+import { translateScmEvent } from './translate';
+
+export const scmOrderAdapterGroup = 'scm-order-adapter';
+
+/** The SCM events that can change what a customer sees (see the table in translate.ts). */
+export const progressEvents = [
+  'FulfilmentRejected',
+  'StockReserved',
+  'StockShortage',
+  'StockReleased',
+  'CookingStarted',
+  'OrderPicked',
+  'OrderPacked',
+  'ShipmentDispatched',
+  'ShipmentDelivered',
+  'DeliveryFailed',
+] as const satisfies readonly EventType[];
+
+interface StatusLog {
+  readonly orderId: string;
+  /** Statuses written for this order, in the order written. */
+  readonly written: readonly string[];
+}
+
+type Written = {
+  readonly type: 'StatusWritten';
+  readonly orderId: string;
+  readonly publication: Publication;
+};
+
+const statusDecider: Decider<StatusLog, Written, Written> = {
+  decide: (input) => accepted(input),
+  evolve: (state, fact) => ({
+    orderId: fact.orderId,
+    written: [
+      ...(state?.written ?? []),
+      fact.publication.type === 'OrderStatusChanged' ? String(fact.publication.data.status) : '',
+    ],
+  }),
+  publish: (fact) => [fact.publication],
+};
+
+const isScmEvent = (event: { readonly type: EventType }): event is ScmEvent =>
+  (progressEvents as readonly EventType[]).includes(event.type);
+
+export async function createScmOrderAdapter(services: PlatformServices): Promise<ContextModule> {
+  const store = await createAggregateStore({
+    db: services.db,
+    name: 'scm-order-adapter.statuses',
+    decider: statusDecider,
+    writer: createEventWriter(services.serde, 'scm-order-adapter', services.topic),
+    onPublished: services.kickRelay,
+  });
+
+  const consumer = createEventConsumer(services, {
+    group: scmOrderAdapterGroup,
+    topics: [
+      'scm.fulfilment-requests',
+      'scm.inventory-events',
+      'scm.production-events',
+      'scm.warehouse-events',
+      'scm.delivery-events',
+    ],
+    eventTypes: progressEvents,
+    async handle(event) {
+      if (!isScmEvent(event)) return 'ignored';
+      const translation = translateScmEvent(event, {
+        now: services.now(),
+        newEventId: () => event.metadata.eventId,
+      });
+      if (translation.kind === 'ignored') return 'ignored';
+      const publication = withoutEnvelope(translation.event);
+      const orderId = translation.event.data.orderId;
+      const execution = await store.execute(
+        orderId,
+        { type: 'StatusWritten', orderId, publication },
+        { causeId: event.metadata.eventId, correlationId: orderId, now: services.now() },
+      );
+      return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
+    },
+  });
+
+  return { name: 'scm-order-adapter', routers: [], runners: [consumer], outboxes: [store.outbox] };
+}

@@ -1,0 +1,142 @@
+/**
+ * Hosts platform contexts in the test process against the real stack, isolated from every other
+ * test by a topic namespace and a database of their own, and gives tests what a user has: HTTP,
+ * and the topics to look at.
+ */
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { MongoClient } from 'mongodb';
+import type { TopicName } from '@contracts/topics';
+import { readPlatformConfig, type PlatformConfig } from '@platform/config';
+import type { ContextName } from '@platform/contexts';
+import { startPlatform, type RunningPlatform } from '@platform/host';
+import { createLogger } from '@runtime/log';
+import { RegistryClient, Serde, type DecodedEvent } from '@runtime/serde';
+import { testEndpoints } from './endpoints';
+
+export interface TestDeployment {
+  /** Shared by every platform process of the deployment (like one environment). */
+  readonly namespace: string;
+  readonly database: string;
+  start(contexts: readonly ContextName[], env?: NodeJS.ProcessEnv): Promise<RunningPlatform>;
+  /** Every event on a catalogue topic so far, decoded. */
+  events(topic: TopicName): Promise<DecodedEvent[]>;
+  /** Raw records of any topic of the deployment (e.g. a dead-letter topic), with headers. */
+  records(
+    topic: string,
+  ): Promise<{ key: string | null; value: Buffer | null; headers: Record<string, string> }[]>;
+  stop(): Promise<void>;
+}
+
+export function createTestDeployment(name: string): TestDeployment {
+  const endpoints = testEndpoints();
+  const suffix = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const namespace = `t-${name}-${suffix}.`;
+  const database = `t_${name.replace(/[^a-zA-Z0-9]/g, '_')}_${suffix}`;
+  const kafka = new Kafka({
+    clientId: `test-${name}`,
+    brokers: endpoints.kafkaBrokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const serde = new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) });
+  const running: RunningPlatform[] = [];
+
+  async function records(topic: string) {
+    const admin = kafka.admin();
+    await admin.connect();
+    let offsets: { partition: number; high: string; low: string }[];
+    try {
+      offsets = await admin.fetchTopicOffsets(topic);
+    } finally {
+      await admin.disconnect();
+    }
+    const wanted = offsets.filter((offset) => Number(offset.high) > Number(offset.low));
+    if (wanted.length === 0) return [];
+    const remaining = new Map(wanted.map((offset) => [offset.partition, Number(offset.high)]));
+    const found: { key: string | null; value: Buffer | null; headers: Record<string, string> }[] = [];
+    const consumer: Consumer = kafka.consumer({ groupId: `reader-${randomBytes(6).toString('hex')}` });
+    await consumer.connect();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        void consumer.subscribe({ topic, fromBeginning: true }).then(() =>
+          consumer
+            .run({
+              eachMessage: async ({ partition, message }) => {
+                const headers = Object.fromEntries(
+                  Object.entries(message.headers ?? {}).map(([key, value]) => [key, String(value)]),
+                );
+                found.push({ key: message.key?.toString() ?? null, value: message.value, headers });
+                if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0))
+                  remaining.delete(partition);
+                if (remaining.size === 0) resolve();
+              },
+            })
+            .catch(reject),
+        );
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+    return found;
+  }
+
+  return {
+    namespace,
+    database,
+    async start(contexts, env = {}) {
+      const config: PlatformConfig = readPlatformConfig(endpoints, contexts, {
+        PORT: '0',
+        TOPIC_NAMESPACE: namespace,
+        MONGO_DATABASE: database,
+        LOG_LEVEL: 'error',
+        ...env,
+      });
+      const platform = await startPlatform(config, createLogger(config.logLevel));
+      running.push(platform);
+      await platform.ready();
+      return platform;
+    },
+    records,
+    async events(topic) {
+      const found = await records(`${namespace}${topic}`);
+      return Promise.all(found.flatMap((record) => (record.value ? [serde.decode(record.value)] : [])));
+    },
+    async stop() {
+      await Promise.all(running.splice(0).map((platform) => platform.stop()));
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const mine = (await admin.listTopics()).filter((topic) => topic.startsWith(namespace));
+        if (mine.length > 0) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+      } finally {
+        await admin.disconnect();
+      }
+      const mongo = await new MongoClient(endpoints.mongoUrl).connect();
+      await mongo
+        .db(database)
+        .dropDatabase()
+        .catch(() => undefined);
+      await mongo.close();
+    },
+  };
+}
+
+/** A parsed JSON response body: tests read it with `toMatchObject` or through `field`. */
+export type Json = Record<string, unknown>;
+
+/** A JSON HTTP call as a client makes it; returns status, headers and the parsed body. */
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: Json }> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Json) : {} };
+}
