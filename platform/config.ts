@@ -47,6 +47,13 @@ export interface PlatformConfig extends Endpoints {
   readonly logLevel: LogLevel;
   readonly order: { readonly orderPlacedVersion: 1 | 2; readonly bodyLimitBytes: number };
   readonly orderScmAdapter: { readonly mappingRefreshMs: number; readonly bodyLimitBytes: number };
+  /** SCM contexts (kitchen, warehouse, delivery) advance their own work after this delay; off when null. */
+  readonly autoAdvance: AutoAdvance | null;
+}
+
+export interface AutoAdvance {
+  /** How long a task waits in each step before it is moved on, as if by a person. */
+  readonly delayMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -94,6 +101,7 @@ export function readPlatformConfig(
     bodyLimitBytes,
     logLevel: logLevel as LogLevel,
     order: { orderPlacedVersion: version === 1 ? 1 : 2, bodyLimitBytes },
+    autoAdvance: autoAdvanceFrom(env),
     orderScmAdapter: {
       mappingRefreshMs: integerFrom(env, 'MAPPING_REFRESH_MS', 2_000, 100, 600_000),
       bodyLimitBytes,
@@ -102,3 +110,9 @@ export function readPlatformConfig(
 }
 
 const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** `AUTO_ADVANCE_MS`: unset or 0 turns auto-advance off. */
+function autoAdvanceFrom(env: NodeJS.ProcessEnv): AutoAdvance | null {
+  const delayMs = integerFrom(env, 'AUTO_ADVANCE_MS', 0, 0, 3_600_000);
+  return delayMs === 0 ? null : { delayMs };
+}

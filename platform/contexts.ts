@@ -4,7 +4,12 @@
  */
 import type { WriterContext } from '@contracts/topics';
 import type { ContextModule, PlatformServices } from '@runtime/context';
+import { createDeliveryContext, deliveryGroup } from '@services/delivery';
+import { createInventoryContext, inventoryGroup } from '@services/inventory';
 import { createOrderContext, orderGroup } from '@services/order';
+import { createProductionContext, productionGroup } from '@services/production';
+import { createTrackingContext, trackingGroup } from '@services/tracking';
+import { createWarehouseContext, warehouseGroup } from '@services/warehouse';
 import { createOrderScmAdapter, orderScmAdapterGroup } from '@streams/order-to-scm';
 import { createScmOrderAdapter, scmOrderAdapterGroup } from '@streams/scm-to-order';
 import type { PlatformConfig } from './config';
@@ -34,6 +39,36 @@ export const contextFactories = {
     groups: [scmOrderAdapterGroup],
     summary: 'SCM progress -> customer-facing status',
     create: (services) => createScmOrderAdapter(services),
+  },
+  inventory: {
+    writes: ['inventory'],
+    groups: [inventoryGroup],
+    summary: 'stock per SKU: /inventory/stock',
+    create: (services, config) => createInventoryContext(services, config),
+  },
+  production: {
+    writes: ['production'],
+    groups: [productionGroup],
+    summary: 'kitchen (요리) tasks: /kitchen/tasks',
+    create: (services, config) => createProductionContext(services, config),
+  },
+  warehouse: {
+    writes: ['warehouse'],
+    groups: [warehouseGroup],
+    summary: 'pick and pack (픽업·포장) tasks: /warehouse/tasks',
+    create: (services, config) => createWarehouseContext(services, config),
+  },
+  delivery: {
+    writes: ['delivery'],
+    groups: [deliveryGroup],
+    summary: 'shipments (배송·전달완료): /delivery/shipments',
+    create: (services, config) => createDeliveryContext(services, config),
+  },
+  tracking: {
+    writes: [],
+    groups: [trackingGroup],
+    summary: 'timeline of an order across contexts: /orders/:id/timeline',
+    create: (services) => createTrackingContext(services),
   },
 } as const satisfies Record<string, ContextFactory>;
 

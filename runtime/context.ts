@@ -10,6 +10,8 @@ import type { Db } from 'mongodb';
 import type { Registry } from 'prom-client';
 import type { EventType } from '@contracts/generated';
 import type { TopicName } from '@contracts/topics';
+import type { Refusal } from './decider';
+import { ProblemError } from './errors';
 import { compilePolicy } from './filter-policy';
 import {
   createConsumerRunner,
@@ -106,4 +108,48 @@ export function createEventConsumer(
       log,
     },
   );
+}
+
+/** A decider's refusal as the HTTP answer: 404 for NOT_FOUND, 409 with the reason for CONFLICT. */
+export function refusalProblem(refusal: Refusal, subject: string): ProblemError {
+  return refusal.code === 'NOT_FOUND'
+    ? new ProblemError(404, `No ${subject} with this id.`, { title: `${capitalised(subject)} not found` })
+    : new ProblemError(409, refusal.reason, { code: 'CONFLICT', title: 'Not possible in the current state' });
+}
+
+const capitalised = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+
+/**
+ * Auto-advance (demos and load): every `intervalMs`, runs one `step` that moves on whatever has
+ * waited long enough. Steps never overlap; a failing step is logged and tried again next time.
+ */
+export function startAutoAdvance(options: {
+  readonly name: string;
+  readonly intervalMs: number;
+  readonly log: Logger;
+  readonly step: () => Promise<number>;
+}): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const tick = (): void => {
+    if (running !== undefined || stopped) return;
+    running = options
+      .step()
+      .then((advanced) => {
+        if (advanced > 0) options.log.debug('auto-advanced', { name: options.name, advanced });
+      })
+      .catch((error: unknown) => options.log.warn('auto-advance step failed', { name: options.name, error }))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  const timer = setInterval(tick, options.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

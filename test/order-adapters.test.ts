@@ -5,12 +5,9 @@
  * shown as 주문보류, SCM progress reaches the order's long-poll, and bad requests write nothing.
  */
 import type { RunningPlatform } from '@platform/host';
-import { toOutgoing } from '@runtime/event-writer';
-import { RegistryClient, Serde } from '@runtime/serde';
 import { testEndpoints } from '@test/harness/endpoints';
 import { call, createTestDeployment, type Json } from '@test/harness/platform';
 import { waitFor } from '@test/harness/wait';
-import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 
 const deployment = createTestDeployment('adapters');
@@ -343,73 +340,21 @@ async function storedOrders(): Promise<number> {
   }
 }
 
-/** Writes SCM events as their contexts would (those contexts are the next issue's). */
-async function publishScm(
-  publication: Parameters<typeof toOutgoing>[1],
-  producerName: 'inventory' | 'delivery',
-  orderId: string,
-): Promise<void> {
-  const endpoints = testEndpoints();
-  const serde = new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) });
-  await serde.register({
-    types: [publication.type],
-    topicOf: (type) =>
-      `${deployment.namespace}${type === 'StockReserved' ? 'scm.inventory-events' : 'scm.delivery-events'}`,
-  });
-  const outgoing = toOutgoing(
-    serde,
-    publication,
-    {
-      eventId: crypto.randomUUID(),
-      eventType: publication.type,
-      occurredAt: new Date(),
-      correlationId: orderId,
-      causationId: null,
-      producer: producerName,
-      schemaVersion: publication.version,
-    },
-    (name) => `${deployment.namespace}${name}`,
-  );
-  const kafka = new Kafka({
-    clientId: 'scm-stand-in',
-    brokers: endpoints.kafkaBrokers,
-    logLevel: logLevel.NOTHING,
-  });
-  const producer = kafka.producer();
-  await producer.connect();
-  try {
-    await producer.send({
-      topic: outgoing.topic,
-      messages: [{ key: outgoing.key, value: outgoing.value, headers: outgoing.headers }],
-    });
-  } finally {
-    await producer.disconnect();
-  }
-}
-
 const publishAsInventory = (orderId: string) =>
-  publishScm(
-    {
-      type: 'StockReserved',
-      version: 1,
-      data: { fulfilmentId: orderId, lines: [{ sku: 'SKU-BULGOGI-300G', quantity: 1 }] },
-    },
-    'inventory',
-    orderId,
-  );
+  deployment.publish('inventory', {
+    type: 'StockReserved',
+    version: 1,
+    data: { fulfilmentId: orderId, lines: [{ sku: 'SKU-BULGOGI-300G', quantity: 1 }] },
+  });
 
 const publishAsDelivery = (orderId: string) =>
-  publishScm(
-    {
-      type: 'ShipmentDispatched',
-      version: 1,
-      data: {
-        fulfilmentId: orderId,
-        shipmentId: `SHP-${orderId}`,
-        courierId: 'COURIER-1',
-        estimatedArrivalAt: null,
-      },
+  deployment.publish('delivery', {
+    type: 'ShipmentDispatched',
+    version: 1,
+    data: {
+      fulfilmentId: orderId,
+      shipmentId: `SHP-${orderId}`,
+      courierId: 'COURIER-1',
+      estimatedArrivalAt: null,
     },
-    'delivery',
-    orderId,
-  );
+  });

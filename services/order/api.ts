@@ -9,6 +9,7 @@ import type { Collection } from 'mongodb';
 import { OrderCancellationReason, SalesChannel } from '@contracts/generated';
 import { ProblemError, validationProblem } from '@runtime/errors';
 import type { AggregateStore, Execution } from '@runtime/aggregate-store';
+import { refusalProblem } from '@runtime/context';
 import { readJsonBody } from '@runtime/http';
 import { amount, array, integer, isoDate, object, oneOf, optional, parse, string } from '@runtime/validate';
 import {
@@ -101,13 +102,7 @@ export function view(order: Order, version: number) {
 }
 
 function problemOf(execution: Execution<Order, OrderFact>): ProblemError | undefined {
-  if (execution.kind !== 'refused') return undefined;
-  return execution.code === 'NOT_FOUND'
-    ? new ProblemError(404, 'No order with this id.', { title: 'Order not found' })
-    : new ProblemError(409, execution.reason, {
-        code: 'CONFLICT',
-        title: 'Not possible in the order’s current state',
-      });
+  return execution.kind === 'refused' ? refusalProblem(execution, 'order') : undefined;
 }
 
 export function createOrderRouter(options: OrderApiOptions): Router {

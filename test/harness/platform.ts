@@ -3,10 +3,12 @@
  * test by a topic namespace and a database of their own, and gives tests what a user has: HTTP,
  * and the topics to look at.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { MongoClient } from 'mongodb';
-import type { TopicName } from '@contracts/topics';
+import { placementOf, type TopicName, type WriterContext } from '@contracts/topics';
+import type { Publication } from '@runtime/decider';
+import { toOutgoing } from '@runtime/event-writer';
 import { readPlatformConfig, type PlatformConfig } from '@platform/config';
 import type { ContextName } from '@platform/contexts';
 import { startPlatform, type RunningPlatform } from '@platform/host';
@@ -25,6 +27,8 @@ export interface TestDeployment {
   records(
     topic: string,
   ): Promise<{ key: string | null; value: Buffer | null; headers: Record<string, string> }[]>;
+  /** Writes events onto their namespaced topics as their writing context would. */
+  publish(producer: WriterContext, ...publications: Publication[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -97,6 +101,42 @@ export function createTestDeployment(name: string): TestDeployment {
       return platform;
     },
     records,
+    async publish(producer, ...publications) {
+      const topicOf = (name: string): string => `${namespace}${name}`;
+      await serde.register({
+        types: publications.map((p) => p.type),
+        topicOf: (type) => topicOf(placementOf(type).topic),
+      });
+      const outgoing = publications.map((publication) => {
+        const keyField = placementOf(publication.type).keyField;
+        const key = String(Object.getOwnPropertyDescriptor(publication.data, keyField)?.value);
+        return toOutgoing(
+          serde,
+          publication,
+          {
+            eventId: randomUUID(),
+            eventType: publication.type,
+            occurredAt: new Date(),
+            correlationId: key,
+            causationId: null,
+            producer,
+            schemaVersion: publication.version,
+          },
+          topicOf,
+        );
+      });
+      const client = kafka.producer();
+      await client.connect();
+      try {
+        for (const record of outgoing)
+          await client.send({
+            topic: record.topic,
+            messages: [{ key: record.key, value: record.value, headers: record.headers }],
+          });
+      } finally {
+        await client.disconnect();
+      }
+    },
     async events(topic) {
       const found = await records(`${namespace}${topic}`);
       return Promise.all(found.flatMap((record) => (record.value ? [serde.decode(record.value)] : [])));

@@ -1,0 +1,117 @@
+/**
+ * Inventory's HTTP API: stock levels, goods received (which can fulfil waiting reservations),
+ * stock counts, and the reservations of fulfilments.
+ */
+import Router from '@koa/router';
+import { randomUUID } from 'node:crypto';
+import type { AggregateStore } from '@runtime/aggregate-store';
+import { refusalProblem } from '@runtime/context';
+import { ProblemError, validationProblem } from '@runtime/errors';
+import { readJsonBody } from '@runtime/http';
+import { integer, object, optional, parse, string } from '@runtime/validate';
+import {
+  availableOf,
+  type ReservationFact,
+  type ReservationInput,
+  type ReservationState,
+  type StockFact,
+  type StockInput,
+  type StockState,
+} from './domain';
+
+export interface InventoryApiOptions {
+  readonly stock: AggregateStore<StockState, StockInput, StockFact>;
+  readonly reservations: AggregateStore<ReservationState, ReservationInput, ReservationFact>;
+  readonly now: () => Date;
+  readonly bodyLimitBytes: number;
+  /** Retries waiting reservations; returns the fulfilments it reserved. */
+  readonly afterReceipt: () => Promise<string[]>;
+}
+
+const skuPattern = /^[A-Z0-9-]{1,64}$/;
+const receiptBody = object({
+  quantity: integer({ min: 1, max: 1_000_000 }),
+  supplierReference: optional(string({ max: 100 })),
+});
+const countBody = object({ onHand: integer({ min: 0, max: 100_000_000 }) });
+const reservationStatuses = ['waiting', 'reserved', 'released', 'shipped'] as const;
+
+const view = (stock: StockState) => ({
+  sku: stock.sku,
+  onHand: stock.onHand,
+  reserved: stock.reserved,
+  available: availableOf(stock),
+  holds: stock.holds,
+});
+
+export function createInventoryRouter(options: InventoryApiOptions): Router {
+  const { stock, reservations, now, bodyLimitBytes } = options;
+  const router = new Router({ prefix: '/inventory' });
+
+  const skuOf = (raw: string | undefined): string => {
+    if (raw === undefined || !skuPattern.test(raw))
+      throw validationProblem([{ field: 'sku', message: 'must be upper-case letters, digits or -' }]);
+    return raw;
+  };
+  const commandId = (ctx: { get(name: string): string }, name: string): string =>
+    `${name}:${ctx.get('Idempotency-Key') || randomUUID()}`;
+
+  router.get('/stock', async (ctx) => {
+    const levels = await stock.list({}, { limit: 1000 });
+    ctx.body = { stock: levels.map(view).sort((a, b) => a.sku.localeCompare(b.sku)) };
+  });
+
+  router.get('/stock/:sku', async (ctx) => {
+    const sku = skuOf(ctx.params.sku);
+    const loaded = await stock.load(sku);
+    ctx.body = view(loaded?.state ?? { sku, onHand: 0, reserved: 0, holds: {} });
+  });
+
+  // Goods in: with an Idempotency-Key a retried receipt is counted once.
+  router.post('/stock/:sku/receipts', async (ctx) => {
+    const sku = skuOf(ctx.params.sku);
+    const body = parse(receiptBody, await readJsonBody(ctx, bodyLimitBytes));
+    const received = await stock.execute(
+      sku,
+      { kind: 'Receive', sku, quantity: body.quantity, supplierReference: body.supplierReference },
+      { causeId: commandId(ctx, `receipt:${sku}`), correlationId: sku, now: now() },
+    );
+    if (received.kind === 'refused') throw refusalProblem(received, 'SKU');
+    const reserved = await options.afterReceipt();
+    const after = await stock.load(sku);
+    ctx.status = received.kind === 'duplicate' ? 200 : 201;
+    ctx.body = { ...view(after?.state ?? { sku, onHand: 0, reserved: 0, holds: {} }), reservedNow: reserved };
+  });
+
+  router.put('/stock/:sku/count', async (ctx) => {
+    const sku = skuOf(ctx.params.sku);
+    const body = parse(countBody, await readJsonBody(ctx, bodyLimitBytes));
+    const counted = await stock.execute(
+      sku,
+      { kind: 'Count', sku, onHand: body.onHand },
+      { causeId: commandId(ctx, `count:${sku}`), correlationId: sku, now: now() },
+    );
+    if (counted.kind === 'refused') throw refusalProblem(counted, 'SKU');
+    const after = await stock.load(sku);
+    ctx.body = view(after?.state ?? { sku, onHand: 0, reserved: 0, holds: {} });
+  });
+
+  router.get('/reservations', async (ctx) => {
+    const status = ctx.query.status;
+    if (status !== undefined && !reservationStatuses.includes(status as (typeof reservationStatuses)[number]))
+      throw validationProblem([
+        { field: 'status', message: `must be one of ${reservationStatuses.join(', ')}` },
+      ]);
+    const filter = typeof status === 'string' ? { 'state.status': status } : {};
+    ctx.body = { reservations: await reservations.list(filter, { limit: 200 }) };
+  });
+
+  router.get('/reservations/:fulfilmentId', async (ctx) => {
+    const loaded = await reservations.load(ctx.params.fulfilmentId ?? '');
+    if (loaded === undefined)
+      throw new ProblemError(404, 'No reservation for this fulfilment.', { title: 'Reservation not found' });
+    ctx.body = loaded.state;
+  });
+
+  return router;
+}

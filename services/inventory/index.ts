@@ -1,0 +1,197 @@
+/**
+ * The inventory context: stock per SKU and a reservation per fulfilment (see domain.ts for the
+ * protocol between them), its consumer of fulfilment requests and dispatches, and its API.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Shortage } from '@contracts/generated';
+import { createAggregateStore } from '@runtime/aggregate-store';
+import {
+  createEventConsumer,
+  startAutoAdvance,
+  type ContextModule,
+  type PlatformServices,
+} from '@runtime/context';
+import { createEventWriter } from '@runtime/event-writer';
+import { createInventoryRouter } from './api';
+import { leaseDecider } from './attempts';
+import {
+  holdOrder,
+  reservationDecider,
+  shortagesOf,
+  stockDecider,
+  stockFollowUp,
+  waitingOldestFirst,
+  type StockInput,
+  type StockState,
+} from './domain';
+
+export const inventoryGroup = 'inventory';
+
+export interface InventoryConfig {
+  readonly bodyLimitBytes: number;
+  /** How often waiting reservations are retried even when no stock event woke them. */
+  readonly inventoryRetryMs?: number;
+}
+
+/** An attempt takes milliseconds; a lease this long only matters when its holder crashed. */
+const attemptLeaseMs = 30_000;
+
+export async function createInventoryContext(
+  services: PlatformServices,
+  config: InventoryConfig,
+): Promise<ContextModule> {
+  const writer = createEventWriter(services.serde, 'inventory', services.topic);
+  const common = { db: services.db, writer, onPublished: services.kickRelay };
+  const stock = await createAggregateStore({ ...common, name: 'inventory.stock', decider: stockDecider });
+  const reservations = await createAggregateStore({
+    ...common,
+    name: 'inventory.reservations',
+    decider: reservationDecider,
+  });
+  const leases = await createAggregateStore({ ...common, name: 'inventory.attempts', decider: leaseDecider });
+  const log = services.log.child({ context: 'inventory' });
+
+  /** Hold, Release and Ship are idempotent per fulfilment: each call is its own cause. */
+  const onStock = (input: StockInput, correlationId: string) =>
+    stock.execute(input.sku, input, { causeId: randomUUID(), correlationId, now: services.now() });
+  const onReservation = (
+    fulfilmentId: string,
+    input: Parameters<typeof reservations.execute>[1],
+    causeId: string = randomUUID(),
+  ) =>
+    reservations.execute(fulfilmentId, input, { causeId, correlationId: fulfilmentId, now: services.now() });
+
+  async function followUp(fulfilmentId: string): Promise<void> {
+    const reservation = (await reservations.load(fulfilmentId))?.state;
+    for (const input of stockFollowUp(reservation)) await onStock(input, fulfilmentId);
+  }
+
+  /** One try to reserve a waiting fulfilment, all lines or none (protocol steps 2-3). */
+  async function attempt(fulfilmentId: string): Promise<'reserved' | 'short' | 'skipped'> {
+    const attemptId = randomUUID();
+    const lease = await leases.execute(
+      fulfilmentId,
+      { kind: 'Begin', attemptId, ttlMs: attemptLeaseMs },
+      { causeId: attemptId, correlationId: fulfilmentId, now: services.now() },
+    );
+    if (lease.kind === 'refused') return 'skipped';
+    try {
+      const reservation = (await reservations.load(fulfilmentId))?.state;
+      if (reservation?.status !== 'waiting' || reservation.requestedAt === null) return 'skipped';
+      const lines = holdOrder(reservation.lines);
+      const stocks: Record<string, StockState | undefined> = {};
+      for (const line of lines) stocks[line.sku] = (await stock.load(line.sku))?.state;
+      const lacking = shortagesOf(lines, stocks, fulfilmentId);
+      if (lacking.length > 0) {
+        await onReservation(fulfilmentId, { kind: 'Short', fulfilmentId, shortages: lacking });
+        return 'short';
+      }
+      let refusal: Shortage | undefined;
+      for (const { sku, quantity } of lines) {
+        const held = await onStock({ kind: 'Hold', sku, fulfilmentId, quantity }, fulfilmentId);
+        if (held.kind === 'refused') throw new Error(held.reason);
+        if (held.state?.holds[fulfilmentId] !== undefined) continue;
+        const fact = held.kind === 'changed' ? held.facts.find((f) => f.type === 'HoldRefused') : undefined;
+        refusal =
+          fact?.type === 'HoldRefused'
+            ? { sku, requested: fact.requested, available: fact.available }
+            : { sku, requested: quantity, available: 0 };
+        break;
+      }
+      if (refusal === undefined) {
+        await onReservation(fulfilmentId, { kind: 'AllHeld', fulfilmentId });
+        // Cancelled meanwhile? Then the follow-up releases what this attempt took.
+        await followUp(fulfilmentId);
+        return 'reserved';
+      }
+      for (const { sku } of lines) await onStock({ kind: 'Release', sku, fulfilmentId }, fulfilmentId);
+      await onReservation(fulfilmentId, { kind: 'Short', fulfilmentId, shortages: [refusal] });
+      return 'short';
+    } finally {
+      await leases.execute(
+        fulfilmentId,
+        { kind: 'End', attemptId },
+        { causeId: `end:${attemptId}`, correlationId: fulfilmentId, now: services.now() },
+      );
+    }
+  }
+
+  /** Freed stock goes to the waiting reservations, first come, first served (protocol step 4). */
+  async function retryWaiting(): Promise<string[]> {
+    const waiting = waitingOldestFirst(
+      await reservations.list({ 'state.status': 'waiting' }, { limit: 500 }),
+    );
+    const reserved: string[] = [];
+    for (const reservation of waiting) {
+      if ((await attempt(reservation.fulfilmentId)) === 'reserved') reserved.push(reservation.fulfilmentId);
+    }
+    return reserved;
+  }
+
+  const consumer = createEventConsumer(services, {
+    group: inventoryGroup,
+    topics: ['scm.fulfilment-requests', 'scm.delivery-events'],
+    eventTypes: ['FulfilmentRequested', 'FulfilmentCancelled', 'ShipmentDispatched'],
+    async handle(event) {
+      const causeId = event.metadata.eventId;
+      switch (event.type) {
+        case 'FulfilmentRequested': {
+          const { fulfilmentId, lines } = event.data;
+          const requestedAt = event.metadata.occurredAt.toISOString();
+          const recorded = await onReservation(
+            fulfilmentId,
+            { kind: 'Request', fulfilmentId, lines, requestedAt },
+            causeId,
+          );
+          // Whatever the outcome (new, known, duplicate): a waiting reservation gets an attempt.
+          await attempt(fulfilmentId);
+          await followUp(fulfilmentId);
+          return recorded.kind === 'duplicate' ? 'duplicate' : 'applied';
+        }
+        case 'FulfilmentCancelled': {
+          const { fulfilmentId } = event.data;
+          const cancelled = await onReservation(fulfilmentId, { kind: 'Cancel', fulfilmentId }, causeId);
+          await followUp(fulfilmentId);
+          if (cancelled.kind === 'changed') await retryWaiting();
+          return cancelled.kind === 'duplicate' ? 'duplicate' : 'applied';
+        }
+        case 'ShipmentDispatched': {
+          const { fulfilmentId } = event.data;
+          const shipped = await onReservation(fulfilmentId, { kind: 'Shipped', fulfilmentId }, causeId);
+          await followUp(fulfilmentId);
+          return shipped.kind === 'duplicate' ? 'duplicate' : 'applied';
+        }
+        default:
+          return 'ignored';
+      }
+    },
+  });
+
+  const router = createInventoryRouter({
+    stock,
+    reservations,
+    now: services.now,
+    bodyLimitBytes: config.bodyLimitBytes,
+    afterReceipt: retryWaiting,
+  });
+
+  let sweeper: { stop(): Promise<void> } | undefined;
+  return {
+    name: 'inventory',
+    routers: [router],
+    runners: [consumer],
+    outboxes: [stock.outbox, reservations.outbox],
+    async start() {
+      // Also heals what a crash left behind: holds of a waiting reservation whose attempt died.
+      sweeper = startAutoAdvance({
+        name: 'inventory-retry-waiting',
+        intervalMs: config.inventoryRetryMs ?? 5_000,
+        log,
+        step: async () => (await retryWaiting()).length,
+      });
+    },
+    async stop() {
+      await sweeper?.stop();
+    },
+  };
+}
