@@ -1,0 +1,93 @@
+/**
+ * The aggregate store on the real document store: racing writers (several connections, as
+ * several instances would be) never lose an update, and a cause applied once is recognised.
+ * This is the property a conditional update does not give on FerretDB (see aggregate-store.ts).
+ */
+import { MongoClient } from 'mongodb';
+import { randomUUID } from 'node:crypto';
+import { createAggregateStore } from '@runtime/aggregate-store';
+import { accepted, refused, type Decider } from '@runtime/decider';
+import { createEventWriter } from '@runtime/event-writer';
+import { RegistryClient, Serde } from '@runtime/serde';
+import { testEndpoints } from '@test/harness/endpoints';
+import { uniqueName } from '@test/harness/names';
+
+interface Counter {
+  readonly value: number;
+  readonly limit: number;
+}
+type Take = { readonly kind: 'Take' };
+type Taken = { readonly type: 'Taken' };
+
+/** A stock of 10 units: each Take removes one, and is refused at zero. */
+const counter: Decider<Counter, Take, Taken> = {
+  decide: (_input, state) =>
+    (state?.value ?? 0) < (state?.limit ?? 10)
+      ? accepted<Taken>({ type: 'Taken' })
+      : refused('CONFLICT', 'none left'),
+  evolve: (state) => ({ value: (state?.value ?? 0) + 1, limit: state?.limit ?? 10 }),
+  publish: () => [],
+};
+
+const endpoints = testEndpoints();
+const database = uniqueName('aggregate-store').replaceAll('-', '_');
+const clients: MongoClient[] = [];
+
+afterAll(async () => {
+  await clients[0]?.db(database).dropDatabase();
+  await Promise.all(clients.map((client) => client.close()));
+});
+
+it('racing writers on several connections hand out exactly the units there are', async () => {
+  for (let i = 0; i < 4; i += 1) clients.push(await new MongoClient(endpoints.mongoUrl).connect());
+  const writer = createEventWriter(
+    new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) }),
+    'inventory',
+  );
+  const stores = await Promise.all(
+    clients.map((client) =>
+      createAggregateStore({ db: client.db(database), name: 'counters', decider: counter, writer }),
+    ),
+  );
+  const now = new Date();
+  const outcomes = await Promise.all(
+    Array.from({ length: 40 }, (_, i) =>
+      stores[i % stores.length]!.execute(
+        'sku',
+        { kind: 'Take' },
+        { causeId: `take-${i}`, correlationId: 'sku', now },
+      ),
+    ),
+  );
+  const changed = outcomes.filter((outcome) => outcome.kind === 'changed');
+  const refusedCount = outcomes.filter((outcome) => outcome.kind === 'refused').length;
+  expect([changed.length, refusedCount]).toEqual([10, 30]);
+  const latest = await stores[0]!.load('sku');
+  expect(latest).toMatchObject({ state: { value: 10 }, version: 10 });
+  // Every version written once, each by a different winner.
+  const versions = await stores[0]!.collection.find({ aggregateId: 'sku' }).sort({ version: 1 }).toArray();
+  expect(versions.map((document) => document.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  expect(new Set(versions.map((document) => document.causeId)).size).toBe(10);
+});
+
+it('a cause applied before is a duplicate, even when it races with itself', async () => {
+  const store = await createAggregateStore({
+    db: clients[0]!.db(database),
+    name: 'counters',
+    decider: counter,
+    writer: createEventWriter(
+      new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) }),
+      'inventory',
+    ),
+  });
+  const id = `sku-${randomUUID()}`;
+  const now = new Date();
+  const same = await Promise.all(
+    Array.from({ length: 8 }, () =>
+      store.execute(id, { kind: 'Take' }, { causeId: 'redelivered', correlationId: id, now }),
+    ),
+  );
+  expect(same.filter((outcome) => outcome.kind === 'changed')).toHaveLength(1);
+  expect(same.filter((outcome) => outcome.kind === 'duplicate')).toHaveLength(7);
+  expect(await store.load(id)).toMatchObject({ state: { value: 1 }, version: 1 });
+});
