@@ -1,89 +1,77 @@
 /**
- * `npm start`: the platform's main job. For now (foundation) it brings the native local
- * stack up, unless endpoints are given in the environment, and sends one Avro event through
- * registry, broker, consumer group and document store, printing each step. The bounded
- * contexts replace this flow as they arrive.
+ * `npm start`: the platform's main job. Brings the native local stack up (unless endpoints are
+ * given in the environment), hosts every context in this one process on one HTTP port, and
+ * prints where to look. `npm start -- --demo` also stocks the kitchen, turns auto-advance on and
+ * places an order every few seconds, printing each one's journey.
+ * `npm run context -- <name> [<name>...]` hosts only the named contexts (one process per context).
  */
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { MongoClient } from 'mongodb';
-import { resolveEndpoints } from './config';
+import { parseArgs } from 'node:util';
+import { createLogger } from '@runtime/log';
+import { exitOnSignals } from '@runtime/lifecycle';
+import { ConfigError, readPlatformConfig, resolveEndpoints } from './config';
+import { contextFactories, contextNames, type ContextName } from './contexts';
+import { startDemoTraffic } from './demo';
+import { startPlatform } from './host';
+
+const usage = `usage: npm start [-- --demo]            every context in one process
+       npm run context -- <context>...     only these contexts (${contextNames.join(', ')})`;
 
 async function main(): Promise<void> {
   const say = (line: string): void => console.log(`[platform] ${line}`);
-  const endpoints = await resolveEndpoints(say);
-
-  const kafka = new Kafka({
-    clientId: 'platform-main',
-    brokers: endpoints.kafkaBrokers,
-    logLevel: logLevel.WARN,
+  const { values, positionals } = parseArgs({
+    options: { demo: { type: 'boolean', default: false }, context: { type: 'boolean', default: false } },
+    allowPositionals: true,
   });
-  const registry = new SchemaRegistry({ host: endpoints.schemaRegistryUrl });
-  const mongo = new MongoClient(endpoints.mongoUrl);
-  const admin = kafka.admin();
-  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
-  const consumer = kafka.consumer({ groupId: 'platform-smoke' });
-  const topic = 'platform.smoke';
-
-  try {
-    await Promise.all([admin.connect(), producer.connect(), consumer.connect(), mongo.connect()]);
-    const created = await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-    say(created ? `created topic ${topic}` : `topic ${topic} exists`);
-
-    const schema = {
-      type: 'record',
-      name: 'SmokeTested',
-      namespace: 'com.scmplatform.smoke',
-      fields: [
-        { name: 'runId', type: 'string' },
-        { name: 'at', type: 'long', doc: 'epoch milliseconds' },
-      ],
-    };
-    const { id } = await registry.register(
-      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
-      { subject: `${topic}-value` },
-    );
-    say(`registered schema com.scmplatform.smoke.SmokeTested as id ${id}`);
-
-    const runId = randomUUID();
-    const value = await registry.encode(id, { runId, at: Date.now() });
-    const [sent] = await producer.send({ topic, acks: -1, messages: [{ key: runId, value }] });
-    say(`produced run ${runId} (${value.length} bytes, Confluent wire format) at offset ${sent?.baseOffset}`);
-
-    const runs = mongo.db('platform').collection<{ _id: string; at: number; offset: string }>('smoke_runs');
-    const stored = new Promise<void>((resolve, reject) => {
-      void consumer.subscribe({ topic, fromBeginning: true }).then(() =>
-        consumer.run({
-          eachMessage: async ({ message }) => {
-            if (!message.value) return;
-            const event: unknown = await registry.decode(message.value);
-            if (!isSmokeEvent(event)) return reject(new Error('decoded an unexpected shape'));
-            await runs.updateOne(
-              { _id: event.runId },
-              { $set: { at: event.at, offset: message.offset } },
-              { upsert: true },
-            );
-            if (event.runId === runId) resolve();
-          },
-        }),
-      );
-    });
-    await stored;
-    const document = await runs.findOne({ _id: runId });
-    say(`consumed it in group platform-smoke and stored ${JSON.stringify(document)}`);
-    say(`runs stored so far: ${await runs.countDocuments()}`);
-  } finally {
-    await consumer.disconnect();
-    await Promise.all([producer.disconnect(), admin.disconnect(), mongo.close()]);
+  const contexts = values.context ? positionals : contextNames;
+  const unknown = contexts.filter((name) => !(contextNames as string[]).includes(name));
+  if (contexts.length === 0 || unknown.length > 0) {
+    console.error(unknown.length > 0 ? `unknown context: ${unknown.join(', ')}\n${usage}` : usage);
+    process.exit(2);
   }
-}
 
-function isSmokeEvent(value: unknown): value is { runId: string; at: number } {
-  return typeof value === 'object' && value !== null && 'runId' in value && typeof value.runId === 'string';
+  const endpoints = await resolveEndpoints(say);
+  const env =
+    values.demo && !process.env.AUTO_ADVANCE_MS ? { ...process.env, AUTO_ADVANCE_MS: '1500' } : process.env;
+  const config = readPlatformConfig(endpoints, contexts as ContextName[], env);
+  const log = createLogger(config.logLevel, { process: values.context ? contexts.join('+') : 'platform' });
+  say(`starting ${contexts.length === contextNames.length ? 'every context' : contexts.join(', ')} ...`);
+  const platform = await startPlatform(config, log);
+  const demo = values.demo ? startDemoTraffic(platform.url, say) : undefined;
+  exitOnSignals({
+    log,
+    stop: async () => {
+      await demo?.stop();
+      await platform.stop();
+    },
+  });
+
+  await platform.ready(120_000);
+  say(`ready on ${platform.url}`);
+  for (const name of config.contexts) say(`  ${name.padEnd(18)} ${contextFactories[name].summary}`);
+  say(`  operations         ${platform.url}/health  /ready  /metrics  /admin/dead-letters/<group>`);
+  if (!process.env.KAFKA_BROKERS)
+    say('  Prometheus         http://127.0.0.1:19090 (native stack; scrapes port 8080)');
+  if (config.contexts.includes('order') && !values.demo) {
+    say('try it:');
+    say(
+      `  curl -s -X POST ${platform.url}/inventory/stock/SKU-BIBIMBAP-REG/receipts -H 'content-type: application/json' -d '{"quantity": 10}'`,
+    );
+    say(
+      `  curl -s -X POST ${platform.url}/orders -H 'content-type: application/json' -H 'Idempotency-Key: my-first-order' \\`,
+    );
+    say(
+      `    -d '{"customerId":"CUST-1","lines":[{"productCode":"PRD-BIBIMBAP","quantity":1,"unitPrice":9500}],"deliveryAddress":{"recipientName":"김민지","phone":"010-1234-5678","postalCode":"06236","roadAddress":"서울특별시 강남구 테헤란로 123"},"delivery":{"date":"<YYYY-MM-DD>","slot":"DAY"},"payment":{"method":"CARD"}}'`,
+    );
+    say(
+      `  curl -s '${platform.url}/orders/<orderId>?wait=30'   and   ${platform.url}/orders/<orderId>/timeline`,
+    );
+    say('  (or run `npm start -- --demo` for traffic that moves by itself)');
+  }
+  say('Ctrl-C to stop (drains consumers and the outbox first).');
 }
 
 main().catch((error: unknown) => {
-  console.error(`[platform] failed: ${error instanceof Error ? error.message : String(error)}`);
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`[platform] ${error instanceof ConfigError ? 'configuration: ' : ''}failed: ${message}`);
   process.exit(1);
 });
