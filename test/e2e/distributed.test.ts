@@ -1,0 +1,167 @@
+/**
+ * The same journey with each context in its own operating-system process, started with the
+ * per-context command (`npm run context -- <name>`), and two instances of inventory sharing its
+ * partitions. Only the URLs differ from the one-process run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { testEndpoints } from '@test/harness/endpoints';
+import { call, createTestDeployment } from '@test/harness/platform';
+import { waitFor } from '@test/harness/wait';
+import { fullJourney, placeOrder, receiveStock, type ContextName, type UrlOf } from './journey';
+
+const root = path.resolve(__dirname, '..', '..');
+const deployment = createTestDeployment('e2e-dist');
+const processes: { name: string; child: ChildProcess; url: Promise<string>; output: string[] }[] = [];
+const urls = new Map<ContextName, string>();
+const urlOf: UrlOf = (context) => {
+  const url = urls.get(context);
+  if (url === undefined) throw new Error(`no process serves ${context}`);
+  return url;
+};
+
+/** `npm run context -- <name>` as a child process (tsx directly: npm adds nothing but a shell). */
+function startContext(name: ContextName): (typeof processes)[number] {
+  const endpoints = testEndpoints();
+  const child = spawn(
+    path.join(root, 'node_modules', '.bin', 'tsx'),
+    ['platform/main.ts', '--context', name],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+        SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+        MONGO_URL: endpoints.mongoUrl,
+        MONGO_DATABASE: deployment.database,
+        TOPIC_NAMESPACE: deployment.namespace,
+        PORT: '0',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const output: string[] = [];
+  const url = new Promise<string>((resolve, reject) => {
+    const onLine = (chunk: Buffer): void => {
+      for (const line of chunk.toString().split('\n')) {
+        if (line.trim() !== '') output.push(line);
+        const ready = /ready on (http:\/\/\S+)/.exec(line);
+        if (ready?.[1]) resolve(ready[1]);
+      }
+    };
+    child.stdout?.on('data', onLine);
+    child.stderr?.on('data', onLine);
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${output.join('\n')}`)));
+  });
+  const started = { name, child, url, output };
+  processes.push(started);
+  return started;
+}
+
+beforeAll(async () => {
+  const names: ContextName[] = [
+    'order',
+    'order-scm-adapter',
+    'scm-order-adapter',
+    'inventory',
+    'production',
+    'warehouse',
+    'delivery',
+    'tracking',
+  ];
+  // Two cores: start them a few at a time rather than compile nine processes at once.
+  for (const name of names) {
+    const started = startContext(name);
+    urls.set(name, await started.url);
+  }
+  await startContext('inventory').url;
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.all(
+    processes.map(
+      ({ child }) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  await deployment.stop();
+});
+
+it('every context runs in its own process, inventory twice', () => {
+  expect(processes.map((started) => started.name).sort()).toEqual(
+    [
+      'delivery',
+      'inventory',
+      'inventory',
+      'order',
+      'order-scm-adapter',
+      'production',
+      'scm-order-adapter',
+      'tracking',
+      'warehouse',
+    ].sort(),
+  );
+  expect(new Set(processes.map((started) => started.child.pid)).size).toBe(9);
+});
+
+it('the same journey passes: 주문 → 요리 → 픽업 → 포장 → 배송 → 전달완료', async () => {
+  const { seen, timeline } = await fullJourney(urlOf);
+  expect(seen).toEqual(['주문접수', '조리중', '픽업완료', '포장완료', '배송중', '배송완료']);
+  expect(timeline).toMatchObject({ status: 'DELIVERED' });
+});
+
+it('both inventory instances share the work, and the last units are never over-reserved', async () => {
+  await receiveStock(urlOf, 'SKU-KIMCHI-JJIGAE', 4);
+  await receiveStock(urlOf, 'SKU-RICE-210G', 50);
+  const orders = await Promise.all(
+    Array.from({ length: 10 }, () =>
+      placeOrder(urlOf, [{ productCode: 'PRD-KIMCHI-JJIGAE', quantity: 1, unitPrice: 8000 }]),
+    ),
+  );
+  const statuses = await waitFor(
+    'every order decided',
+    async () => {
+      const found = await Promise.all(
+        orders.map(async (orderId) =>
+          String((await call(urlOf('order'), 'GET', `/orders/${orderId}`)).body.status),
+        ),
+      );
+      return found.every((status) => status === 'RECEIVED' || status === 'WAITING_FOR_STOCK') && found;
+    },
+    { timeoutMs: 60_000 },
+  );
+  expect(statuses.filter((status) => status === 'RECEIVED')).toHaveLength(4);
+  const stock = await call(urlOf('inventory'), 'GET', '/inventory/stock/SKU-KIMCHI-JJIGAE');
+  expect(stock.body).toMatchObject({ onHand: 4, reserved: 4, available: 0 });
+
+  // Each inventory process consumed part of the requests (they split the group's partitions).
+  const inventories = processes.filter((started) => started.name === 'inventory');
+  const processed = await Promise.all(
+    inventories.map(async ({ url }) => {
+      const metrics = await (await fetch(`${await url}/metrics`)).text();
+      return metrics
+        .split('\n')
+        .filter(
+          (line) => line.startsWith('scm_messages_processed_total') && line.includes('fulfilment-requests'),
+        )
+        .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+    }),
+  );
+  expect(processed.every((count) => count > 0)).toBe(true);
+
+  // One more unit arrives: the oldest waiting order goes on, whichever instance took the receipt.
+  await receiveStock(urlOf, 'SKU-KIMCHI-JJIGAE', 1);
+  await waitFor('a fifth order to be reserved', async () => {
+    const after = await Promise.all(
+      orders.map(async (orderId) =>
+        String((await call(urlOf('order'), 'GET', `/orders/${orderId}`)).body.status),
+      ),
+    );
+    return after.filter((status) => status === 'RECEIVED').length === 5;
+  });
+});
