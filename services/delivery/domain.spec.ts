@@ -2,6 +2,7 @@ import type { Destination } from '@contracts/generated';
 import { evolveAll, type Decision } from '@runtime/decider';
 import {
   decider,
+  fulfilmentIdOf,
   matchesShipmentFilter,
   shipmentIdOf,
   type DeliveryFact,
@@ -627,5 +628,11 @@ describe('the state is plain JSON', () => {
 
   it('names the shipment after its fulfilment', () => {
     expect(shipmentIdOf(fulfilmentId)).toBe(shipmentId);
+  });
+
+  it('reads the fulfilment back from a shipment id, and nothing from any other id', () => {
+    expect(fulfilmentIdOf(shipmentIdOf(fulfilmentId))).toBe(fulfilmentId);
+    expect(fulfilmentIdOf(fulfilmentId)).toBeUndefined();
+    expect(fulfilmentIdOf('SHP-')).toBeUndefined();
   });
 });

@@ -160,6 +160,11 @@ export type DeliveryFact =
 
 export const shipmentIdOf = (fulfilmentId: string): string => `SHP-${fulfilmentId}`;
 
+/** The fulfilment a shipment id names (the inverse of `shipmentIdOf`); undefined for any other id. */
+export function fulfilmentIdOf(shipmentId: string): string | undefined {
+  return shipmentId.startsWith('SHP-') && shipmentId.length > 4 ? shipmentId.slice(4) : undefined;
+}
+
 /** The status the milestones add up to; terminal milestones win over progress. */
 export function statusOf(state: Omit<ShipmentState, 'status'>): ShipmentStatus {
   if (state.cancelledAt !== null) return 'cancelled';

@@ -1,0 +1,194 @@
+/**
+ * The delivery context (배송·전달완료): its shipment store, its consumer of the fulfilment requests
+ * and the warehouse's packed parcels, its dispatchers' API, and (for demos and load) couriers that
+ * dispatch and deliver on their own.
+ */
+import type { Destination } from '@contracts/generated';
+import { createAggregateStore } from '@runtime/aggregate-store';
+import {
+  createEventConsumer,
+  startAutoAdvance,
+  type ContextModule,
+  type PlatformServices,
+} from '@runtime/context';
+import { createEventWriter } from '@runtime/event-writer';
+import type { DecodedEvent } from '@runtime/serde';
+import { createDeliveryRouter } from './api';
+import { decider, type DeliveryInput } from './domain';
+
+/** What this context needs of the platform's settings (the platform's config has more). */
+export interface DeliveryContextConfig {
+  readonly bodyLimitBytes: number;
+  /** Shipments move on by themselves after this delay; off when null. */
+  readonly autoAdvance: { readonly delayMs: number } | null;
+}
+
+export const deliveryGroup = 'delivery';
+
+/** The inputs that come from other contexts' events: each names its fulfilment. */
+type ConsumedInput = Extract<DeliveryInput, { readonly fulfilmentId: string }>;
+
+/** Copied field by field: the stored state holds the contract's fields and nothing else. */
+const destinationOf = (destination: Destination): Destination => ({
+  contactName: destination.contactName,
+  contactPhone: destination.contactPhone,
+  postalCode: destination.postalCode,
+  addressLine: destination.addressLine,
+  addressDetail: destination.addressDetail,
+  courierNote: destination.courierNote,
+});
+
+/** A consumed event as the domain's input; v1 events carry no wave or zone. */
+function inputOf(event: DecodedEvent): ConsumedInput | undefined {
+  switch (event.type) {
+    case 'FulfilmentRequested': {
+      const { fulfilmentId, destination, deliveryWindow } = event.data;
+      return {
+        kind: 'FulfilmentRequested',
+        fulfilmentId,
+        destination: destinationOf(destination),
+        deliveryWindow: {
+          earliest: deliveryWindow.earliest.toISOString(),
+          latest: deliveryWindow.latest.toISOString(),
+        },
+        dispatchWave: event.version === 2 ? event.data.dispatchWave : null,
+        deliveryZone: event.version === 2 ? event.data.deliveryZone : null,
+        requestedAt: event.metadata.occurredAt.toISOString(),
+      };
+    }
+    case 'FulfilmentDestinationChanged':
+      return {
+        kind: 'DestinationChanged',
+        fulfilmentId: event.data.fulfilmentId,
+        destination: destinationOf(event.data.destination),
+        deliveryZone: event.version === 2 ? event.data.deliveryZone : null,
+      };
+    case 'FulfilmentCancelled':
+      return {
+        kind: 'FulfilmentCancelled',
+        fulfilmentId: event.data.fulfilmentId,
+        reason: event.data.reason,
+      };
+    case 'OrderPacked':
+      return {
+        kind: 'ParcelPacked',
+        fulfilmentId: event.data.fulfilmentId,
+        parcelCount: event.data.parcelCount,
+        packedAt: event.metadata.occurredAt.toISOString(),
+      };
+    default:
+      return undefined;
+  }
+}
+
+export async function createDeliveryContext(
+  services: PlatformServices,
+  config: DeliveryContextConfig,
+): Promise<ContextModule> {
+  const log = services.log.child({ context: 'delivery' });
+  const store = await createAggregateStore({
+    db: services.db,
+    name: 'delivery.shipments',
+    decider,
+    writer: createEventWriter(services.serde, 'delivery', services.topic),
+    onPublished: services.kickRelay,
+  });
+
+  const consumer = createEventConsumer(services, {
+    group: deliveryGroup,
+    topics: ['scm.fulfilment-requests', 'scm.warehouse-events'],
+    eventTypes: ['FulfilmentRequested', 'FulfilmentDestinationChanged', 'FulfilmentCancelled', 'OrderPacked'],
+    async handle(event) {
+      const input = inputOf(event);
+      if (input === undefined) return 'ignored';
+      const { fulfilmentId } = input;
+      const execution = await store.execute(fulfilmentId, input, {
+        causeId: event.metadata.eventId,
+        correlationId: fulfilmentId,
+        now: services.now(),
+      });
+      if (execution.kind === 'refused') {
+        // A business answer to a fact of another context: a retry would get the same answer.
+        log.warn('event refused by the shipment', {
+          fulfilmentId,
+          type: event.type,
+          reason: execution.reason,
+        });
+        return 'ignored';
+      }
+      return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
+    },
+  });
+
+  const router = createDeliveryRouter({ store, now: services.now, bodyLimitBytes: config.bodyLimitBytes });
+
+  /**
+   * One round of the automatic couriers: dispatch what has been ready for `delayMs` (since the
+   * later of packing and request, both ISO strings in UTC, so they compare as text), deliver what
+   * has been on the road as long. Each step's cause names the shipment, so a step repeated by a
+   * second instance or the next round is a duplicate, not a second courier.
+   */
+  async function advance(delayMs: number): Promise<number> {
+    const now = services.now();
+    const due = new Date(now.getTime() - delayMs).toISOString();
+    const [ready, onTheRoad] = await Promise.all([
+      store.list({
+        'state.status': 'ready',
+        'state.packedAt': { $lte: due },
+        'state.requestedAt': { $lte: due },
+      }),
+      store.list({ 'state.status': 'dispatched', 'state.dispatchedAt': { $lte: due } }),
+    ]);
+    const steps = [
+      ...ready.map((shipment) => ({
+        step: 'dispatch',
+        fulfilmentId: shipment.fulfilmentId,
+        // The automatic courier arrives when the next step delivers: say so to the customer.
+        input: {
+          kind: 'Dispatch',
+          courierId: 'AUTO-COURIER',
+          estimatedArrivalAt: new Date(now.getTime() + delayMs).toISOString(),
+        } satisfies DeliveryInput,
+      })),
+      ...onTheRoad.map((shipment) => ({
+        step: 'deliver',
+        fulfilmentId: shipment.fulfilmentId,
+        input: { kind: 'Deliver', proofOfDelivery: 'auto: left at the door' } satisfies DeliveryInput,
+      })),
+    ];
+    let advanced = 0;
+    for (const { step, fulfilmentId, input } of steps) {
+      const execution = await store.execute(fulfilmentId, input, {
+        causeId: `auto:${step}:${fulfilmentId}`,
+        correlationId: fulfilmentId,
+        now: services.now(),
+      });
+      // A refusal here means a person (or a cancellation) got there first: nothing to do.
+      if (execution.kind === 'changed') advanced += 1;
+    }
+    return advanced;
+  }
+
+  let autoAdvance: { stop(): Promise<void> } | undefined;
+
+  return {
+    name: 'delivery',
+    routers: [router],
+    runners: [consumer],
+    outboxes: [store.outbox],
+    async start() {
+      if (config.autoAdvance === null) return;
+      const { delayMs } = config.autoAdvance;
+      autoAdvance = startAutoAdvance({
+        name: 'delivery',
+        intervalMs: Math.max(50, Math.floor(delayMs / 2)),
+        log,
+        step: () => advance(delayMs),
+      });
+    },
+    async stop() {
+      await autoAdvance?.stop();
+      autoAdvance = undefined;
+    },
+  };
+}
