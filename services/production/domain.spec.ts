@@ -3,6 +3,7 @@ import {
   decider,
   fulfilmentIdOfTask,
   isOpenTask,
+  openedAt,
   taskIdFor,
   type KitchenFact,
   type KitchenInput,
@@ -386,6 +387,20 @@ describe('isOpenTask: the tasks waiting in the kitchen', () => {
     ['cancelled', false],
   ])('%s -> %s', (status, open) => {
     expect(isOpenTask({ ...waitingTask, status })).toBe(open);
+  });
+});
+
+describe('openedAt: when the second of the request and the reservation happened', () => {
+  it('is the later of the two, whichever arrived first', () => {
+    expect(openedAt(waitingTask)).toBe(reservedAt);
+    expect(openedAt({ ...waitingTask, requestedAt: reservedAt, reservedAt: requestedAt })).toBe(reservedAt);
+  });
+
+  it('is null while one of them is unknown', () => {
+    for (const state of [given(requested()), given(reserved)]) {
+      expect(state).toBeDefined();
+      expect(state && openedAt(state)).toBeNull();
+    }
   });
 });
 

@@ -119,6 +119,17 @@ export const fulfilmentIdOfTask = (taskId: string): string | null =>
 export const isOpenTask = (state: KitchenTask): boolean =>
   state.status === 'waiting' || state.status === 'cooking';
 
+/**
+ * When the task opened: the later of the request and the reservation, since it takes both. Null
+ * until both are known. Both are `toISOString()` strings, so they compare as text.
+ */
+export const openedAt = (state: KitchenTask): string | null =>
+  state.requestedAt === null || state.reservedAt === null
+    ? null
+    : state.requestedAt > state.reservedAt
+      ? state.requestedAt
+      : state.reservedAt;
+
 export const decider: Decider<KitchenTask, KitchenInput, KitchenFact> = { decide, evolve, publish };
 
 function decide(input: KitchenInput, state: KitchenTask | undefined, now: Date): Decision<KitchenFact> {

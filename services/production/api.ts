@@ -1,0 +1,167 @@
+/**
+ * The kitchen's HTTP API (요리) for the cooks: the task list (open tasks by default, oldest first,
+ * filtered by status and dispatch wave), one task, and the two commands, start and complete.
+ * Input is validated strictly; every refusal is an RFC 7807 problem naming the field or the reason.
+ */
+import Router from '@koa/router';
+import { randomUUID } from 'node:crypto';
+import type { Filter } from 'mongodb';
+import type { AggregateStore, VersionDocument } from '@runtime/aggregate-store';
+import { refusalProblem } from '@runtime/context';
+import { refused } from '@runtime/decider';
+import { validationProblem } from '@runtime/errors';
+import { readJsonBody } from '@runtime/http';
+import { object, optional, parse, string, type Rule } from '@runtime/validate';
+import {
+  fulfilmentIdOfTask,
+  openedAt,
+  type KitchenFact,
+  type KitchenInput,
+  type KitchenTask,
+  type KitchenTaskStatus,
+} from './domain';
+
+export interface ProductionApiOptions {
+  readonly store: AggregateStore<KitchenTask, KitchenInput, KitchenFact>;
+  readonly now: () => Date;
+  readonly bodyLimitBytes: number;
+}
+
+const subject = 'kitchen task';
+
+export const taskStatuses = [
+  'awaiting-request',
+  'awaiting-stock',
+  'waiting',
+  'cooking',
+  'completed',
+  'skipped',
+  'cancelled',
+] as const satisfies readonly KitchenTaskStatus[];
+
+/** What the kitchen still has to work on: the list a cook sees without asking for more. */
+const openStatuses: readonly KitchenTaskStatus[] = ['waiting', 'cooking'];
+
+const wavePattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+// Strict ISO 8601 with a zone: a local time would be read in the server's zone, not the cook's.
+const dateTimePattern =
+  /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+/** A date-time with a zone, e.g. `2025-01-02T14:30:00+09:00`; kept as UTC `toISOString()`. */
+function isoDateTime(): Rule<string> {
+  return (value, path, errors) => {
+    const date = typeof value === 'string' ? dateTimePattern.exec(value)?.[1] : undefined;
+    if (typeof value !== 'string' || date === undefined || !isCalendarDate(date)) {
+      errors.push({
+        field: path,
+        message: 'must be an ISO 8601 date-time with a time zone, e.g. 2025-01-02T14:30:00+09:00',
+      });
+      return undefined;
+    }
+    return new Date(value).toISOString();
+  };
+}
+
+/** `Date` rolls 30 February over into March: a real date survives the round trip. */
+const isCalendarDate = (date: string): boolean => {
+  const parsed = new Date(`${date}T00:00:00Z`);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === date;
+};
+
+const startBody = object({
+  station: optional(string({ max: 50 })),
+  expectedReadyAt: optional(isoDateTime()),
+});
+const completeBody = object({});
+
+/** A task as the kitchen sees it: with the time it opened, which the cooks work by. */
+export function view(task: KitchenTask) {
+  return { ...task, openedAt: openedAt(task) };
+}
+
+/** Oldest first: the kitchen cooks in the order tasks opened; tasks not open yet go last. */
+function byAge(a: KitchenTask, b: KitchenTask): number {
+  const [left, right] = [openedAt(a), openedAt(b)];
+  if (left === right) return a.fulfilmentId.localeCompare(b.fulfilmentId);
+  if (left === null || right === null) return left === null ? 1 : -1;
+  return left < right ? -1 : 1;
+}
+
+const notFound = refused('NOT_FOUND', 'There is no kitchen task with this id.');
+
+/** The fulfilment (aggregate id) a task id names; a malformed id is a task that does not exist. */
+function fulfilmentIdOf(taskId: string | undefined): string {
+  const fulfilmentId = fulfilmentIdOfTask(taskId ?? '');
+  if (fulfilmentId === null) throw refusalProblem(notFound, subject);
+  return fulfilmentId;
+}
+
+export function createProductionRouter(options: ProductionApiOptions): Router {
+  const { store, now, bodyLimitBytes } = options;
+  const router = new Router({ prefix: '/kitchen' });
+
+  async function current(taskId: string | undefined) {
+    const loaded = await store.load(fulfilmentIdOf(taskId));
+    if (loaded === undefined) throw refusalProblem(notFound, subject);
+    return { ...view(loaded.state), version: loaded.version };
+  }
+
+  async function command(taskId: string | undefined, input: KitchenInput, causeId: string) {
+    const fulfilmentId = fulfilmentIdOf(taskId);
+    const execution = await store.execute(fulfilmentId, input, {
+      causeId,
+      correlationId: fulfilmentId,
+      now: now(),
+    });
+    if (execution.kind === 'refused') throw refusalProblem(execution, subject);
+    return current(taskId);
+  }
+
+  // A retried request with the same Idempotency-Key is the same command, applied once.
+  const commandId = (ctx: { get(name: string): string }, name: string): string =>
+    ctx.get('Idempotency-Key') ? `${name}:${ctx.get('Idempotency-Key')}` : `${name}:${randomUUID()}`;
+
+  router.get('/tasks', async (ctx) => {
+    const { status, wave } = ctx.query;
+    const filter: Filter<VersionDocument<KitchenTask>> = {};
+    if (status === undefined) {
+      filter['state.status'] = { $in: [...openStatuses] };
+    } else {
+      const known = taskStatuses.find((candidate) => candidate === status);
+      if (known === undefined)
+        throw validationProblem([{ field: 'status', message: `must be one of ${taskStatuses.join(', ')}` }]);
+      filter['state.status'] = known;
+    }
+    if (wave !== undefined) {
+      if (typeof wave !== 'string' || !wavePattern.test(wave))
+        throw validationProblem([
+          { field: 'wave', message: 'must be one dispatch wave, e.g. WAVE-20250102-DAWN' },
+        ]);
+      filter['state.dispatchWave'] = wave;
+    }
+    const tasks = await store.list(filter, { limit: 100 });
+    ctx.body = { tasks: tasks.sort(byAge).map(view) };
+  });
+
+  router.get('/tasks/:taskId', async (ctx) => {
+    ctx.body = await current(ctx.params.taskId);
+  });
+
+  router.post('/tasks/:taskId/start', async (ctx) => {
+    // Both fields are optional, so a bare POST (no body) starts the task too.
+    const body = parse(startBody, ctx.request.length ? await readJsonBody(ctx, bodyLimitBytes) : {});
+    ctx.body = await command(
+      ctx.params.taskId,
+      { kind: 'StartCooking', station: body.station, expectedReadyAt: body.expectedReadyAt },
+      commandId(ctx, 'start'),
+    );
+  });
+
+  router.post('/tasks/:taskId/complete', async (ctx) => {
+    parse(completeBody, ctx.request.length ? await readJsonBody(ctx, bodyLimitBytes) : {});
+    ctx.body = await command(ctx.params.taskId, { kind: 'CompleteCooking' }, commandId(ctx, 'complete'));
+  });
+
+  return router;
+}

@@ -1,0 +1,180 @@
+/**
+ * The production context (kitchen, 요리): one task per fulfilment, opened by its request and its
+ * stock reservation (in either order), its consumer of both, its API, and auto-advance for demos.
+ */
+import { createAggregateStore } from '@runtime/aggregate-store';
+import {
+  createEventConsumer,
+  startAutoAdvance,
+  type ContextModule,
+  type PlatformServices,
+} from '@runtime/context';
+import { createEventWriter } from '@runtime/event-writer';
+import type { DecodedEvent } from '@runtime/serde';
+import { createProductionRouter } from './api';
+import { decider, type KitchenInput } from './domain';
+
+export const productionGroup = 'production';
+
+/** What the context needs of the platform's settings (kept local: contexts do not import platform/). */
+export interface ProductionConfig {
+  readonly bodyLimitBytes: number;
+  /** Start and complete tasks by themselves after this delay, as a cook would; off when null. */
+  readonly autoAdvance: { readonly delayMs: number } | null;
+}
+
+/** The inputs that other contexts' events become: each names its fulfilment. */
+type EventInput = Extract<KitchenInput, { readonly fulfilmentId: string }>;
+
+/** A consumed event as the kitchen's input; null for an event the kitchen does not act on. */
+export function kitchenInputOf(event: DecodedEvent): EventInput | null {
+  switch (event.type) {
+    case 'FulfilmentRequested': {
+      const { fulfilmentId, lines } = event.data;
+      // v1 writers knew nothing of the kitchen: no wave, nothing marked as cooked to order.
+      const v2 = event.version === 2 ? event.data : null;
+      return {
+        kind: 'FulfilmentRequested',
+        fulfilmentId,
+        lines,
+        cookedToOrderSkus: v2?.cookedToOrderSkus ?? [],
+        dispatchWave: v2?.dispatchWave ?? null,
+        requestedAt: event.metadata.occurredAt.toISOString(),
+      };
+    }
+    case 'StockReserved':
+      return {
+        kind: 'StockReserved',
+        fulfilmentId: event.data.fulfilmentId,
+        reservedAt: event.metadata.occurredAt.toISOString(),
+      };
+    case 'FulfilmentCancelled':
+      return {
+        kind: 'FulfilmentCancelled',
+        fulfilmentId: event.data.fulfilmentId,
+        reason: event.data.reason,
+      };
+    default:
+      return null;
+  }
+}
+
+/**
+ * Tasks one auto-advance step moves on, per status. `list` looks only at the 4x this most recent
+ * matching versions, superseded ones included, so a burst of more tasks than that falling due at
+ * once can leave its oldest to a person: auto-advance is for demos, not for load.
+ */
+const autoAdvanceBatch = 200;
+
+export async function createProductionContext(
+  services: PlatformServices,
+  config: ProductionConfig,
+): Promise<ContextModule> {
+  const store = await createAggregateStore({
+    db: services.db,
+    name: 'production.tasks',
+    decider,
+    writer: createEventWriter(services.serde, 'production', services.topic),
+    onPublished: services.kickRelay,
+  });
+  const log = services.log.child({ context: 'production' });
+
+  const consumer = createEventConsumer(services, {
+    group: productionGroup,
+    topics: ['scm.fulfilment-requests', 'scm.inventory-events'],
+    eventTypes: ['FulfilmentRequested', 'FulfilmentCancelled', 'StockReserved'],
+    async handle(event) {
+      const input = kitchenInputOf(event);
+      if (input === null) return 'ignored';
+      const { fulfilmentId } = input;
+      const execution = await store.execute(fulfilmentId, input, {
+        causeId: event.metadata.eventId,
+        correlationId: fulfilmentId,
+        now: services.now(),
+      });
+      if (execution.kind === 'refused') {
+        // The decider refuses no event today; should it start to, a retry would not change its
+        // mind, and a dead letter would stop nothing but this fulfilment's record of it.
+        log.warn('event refused by the kitchen', {
+          fulfilmentId,
+          type: event.type,
+          reason: execution.reason,
+        });
+        return 'ignored';
+      }
+      return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
+    },
+  });
+
+  /**
+   * One auto-advance step: start the tasks that have waited `delayMs` since they opened (both the
+   * request and the reservation are that old), complete those cooked for `delayMs`. The cause id
+   * names the step, so a step that runs twice (two instances, a retry) acts once.
+   */
+  async function advance(delayMs: number): Promise<number> {
+    const cutoff = new Date(services.now().getTime() - delayMs).toISOString();
+    const limit = autoAdvanceBatch;
+    // The times are toISOString() strings, so the store compares them as it compares text.
+    const toStart = await store.list(
+      {
+        'state.status': 'waiting',
+        'state.requestedAt': { $lte: cutoff },
+        'state.reservedAt': { $lte: cutoff },
+      },
+      { limit },
+    );
+    const toComplete = await store.list(
+      { 'state.status': 'cooking', 'state.startedAt': { $lte: cutoff } },
+      { limit },
+    );
+    let advanced = 0;
+    for (const [step, tasks] of [
+      ['start', toStart],
+      ['complete', toComplete],
+    ] as const) {
+      for (const { fulfilmentId } of tasks) {
+        const now = services.now();
+        const input: KitchenInput =
+          step === 'start'
+            ? // The station no cook stands at; ready when auto-advance will complete it.
+              {
+                kind: 'StartCooking',
+                station: 'AUTO',
+                expectedReadyAt: new Date(now.getTime() + delayMs).toISOString(),
+              }
+            : { kind: 'CompleteCooking' };
+        const execution = await store.execute(fulfilmentId, input, {
+          causeId: `auto:${step}:${fulfilmentId}`,
+          correlationId: fulfilmentId,
+          now,
+        });
+        // A refusal means a cook got there first (or the order was cancelled): nothing to do.
+        if (execution.kind === 'changed') advanced += 1;
+      }
+    }
+    return advanced;
+  }
+
+  let autoAdvance: { stop(): Promise<void> } | undefined;
+  const { autoAdvance: settings } = config;
+
+  return {
+    name: 'production',
+    routers: [createProductionRouter({ store, now: services.now, bodyLimitBytes: config.bodyLimitBytes })],
+    runners: [consumer],
+    outboxes: [store.outbox],
+    async start() {
+      if (settings === null) return;
+      autoAdvance = startAutoAdvance({
+        name: 'production',
+        intervalMs: Math.max(50, Math.floor(settings.delayMs / 2)),
+        log,
+        step: () => advance(settings.delayMs),
+      });
+    },
+    async stop() {
+      await autoAdvance?.stop();
+      autoAdvance = undefined;
+    },
+  };
+}
