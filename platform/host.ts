@@ -68,17 +68,22 @@ export async function startPlatform(
     topicOf: (type) =>
       namespaced(catalogue.find((topic) => topic.events.some((event) => event.type === type))?.name ?? type),
   });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const desired = desiredTopics({
-      replicationFactor: config.replicationFactor,
-      deadLetterGroups: groups,
-    }).map((topic) => (topic.name.endsWith('.dlq') ? topic : { ...topic, name: namespaced(topic.name) }));
-    await provisionTopics(admin, desired);
-  } finally {
-    await admin.disconnect();
-  }
+  // Several processes may start at once (docker-compose, a rolling restart) and provision the
+  // same topics: creation is idempotent, but metadata can lag right after another process's
+  // creation ("does not host this topic-partition"), so a failed pass is retried.
+  const desired = desiredTopics({
+    replicationFactor: config.replicationFactor,
+    deadLetterGroups: groups,
+  }).map((topic) => (topic.name.endsWith('.dlq') ? topic : { ...topic, name: namespaced(topic.name) }));
+  await withRetries(log, 'topic provisioning', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await provisionTopics(admin, desired);
+    } finally {
+      await admin.disconnect();
+    }
+  });
 
   let relayKick = (): void => undefined;
   const services: PlatformServices = {
@@ -162,3 +167,20 @@ export async function startPlatform(
 }
 
 export type { ContextName };
+
+async function withRetries(
+  log: Logger,
+  what: string,
+  step: () => Promise<void>,
+  attempts = 5,
+): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await step();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      log.warn(`${what} failed; retrying`, { attempt, error });
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+}

@@ -21,6 +21,7 @@ import type { Collection, Db, Document, Filter } from 'mongodb';
 import { evolveAll, type Decider, type Publication, type Refusal } from './decider';
 import { classify, errorCodes, transient } from './errors';
 import type { EventWriter } from './event-writer';
+import type { Logger } from './log';
 import type { AggregateDocument } from './idempotent-store';
 import { withOutbox, type OutgoingEvent } from './outbox';
 
@@ -32,6 +33,8 @@ export interface VersionDocument<S> extends AggregateDocument {
   causes: string[];
   causeId: string;
   at: Date;
+  /** Set once a later version exists, so lists skip history without reading it. */
+  superseded?: boolean;
 }
 
 export interface Loaded<S> {
@@ -85,6 +88,7 @@ export interface AggregateStoreOptions<S, I, F> {
   historySize?: number;
   /** Lost races retried before giving up with a transient error. */
   attempts?: number;
+  log?: Logger;
 }
 
 const duplicateKey = 11000;
@@ -92,9 +96,10 @@ const duplicateKey = 11000;
 export async function createAggregateStore<S, I, F>(
   options: AggregateStoreOptions<S, I, F>,
 ): Promise<AggregateStore<S, I, F>> {
-  const { db, name, decider, writer, historySize = 200, attempts = 20 } = options;
+  const { db, name, decider, writer, historySize = 200, attempts = 20, log } = options;
   const collection = db.collection<VersionDocument<S>>(name);
   await collection.createIndex({ aggregateId: 1, version: -1 });
+  await collection.createIndex({ superseded: 1, at: -1 });
 
   async function load(id: string): Promise<Loaded<S> | undefined> {
     const [latest] = await collection.find({ aggregateId: id }).sort({ version: -1 }).limit(1).toArray();
@@ -140,6 +145,18 @@ export async function createAggregateStore<S, I, F>(
         continue;
       }
       if (events.length > 0) options.onPublished?.(events);
+      // Housekeeping, not atomic with the insert and need not be: only versions below one that
+      // exists are marked, so a race or a crash can leave one unmarked, never mark a latest one.
+      await collection
+        .updateMany(
+          { aggregateId: id, version: { $lt: version }, superseded: { $ne: true } } as Filter<
+            VersionDocument<S>
+          >,
+          {
+            $set: { superseded: true } as Partial<VersionDocument<S>>,
+          },
+        )
+        .catch((error: unknown) => log?.warn('could not mark superseded versions', { name, id, error }));
       return { kind: 'changed', state, version, facts: decision.facts, published };
     }
   }

@@ -91,3 +91,29 @@ it('a cause applied before is a duplicate, even when it races with itself', asyn
   expect(same.filter((outcome) => outcome.kind === 'duplicate')).toHaveLength(7);
   expect(await store.load(id)).toMatchObject({ state: { value: 1 }, version: 1 });
 });
+
+it('lists only the latest version of each aggregate, however long its history', async () => {
+  const store = await createAggregateStore({
+    db: clients[0]!.db(database),
+    name: 'listed',
+    decider: counter,
+    writer: createEventWriter(
+      new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) }),
+      'inventory',
+    ),
+  });
+  const now = new Date();
+  for (let aggregate = 0; aggregate < 12; aggregate += 1) {
+    for (let take = 0; take <= aggregate % 4; take += 1)
+      await store.execute(
+        `a-${aggregate}`,
+        { kind: 'Take' },
+        { causeId: `t-${aggregate}-${take}`, correlationId: 'x', now },
+      );
+  }
+  const listed = await store.list({}, { limit: 12 });
+  expect(listed).toHaveLength(12);
+  expect(listed.map((state) => state.value).sort()).toEqual([1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
+  // Filters see the latest state only: a value an aggregate had before is not a match.
+  expect(await store.list({ 'state.value': 1 })).toHaveLength(3);
+});
