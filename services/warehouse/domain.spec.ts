@@ -1,5 +1,15 @@
 import { evolveAll, type Publication } from '@runtime/decider';
-import { decider, isOpenTask, warehouseTaskId, type WarehouseInput, type WarehouseTask } from './domain';
+import {
+  decider,
+  fulfilmentIdOfTask,
+  isOpenTask,
+  nextAutoStep,
+  openStatuses,
+  taskStatuses,
+  warehouseTaskId,
+  type WarehouseInput,
+  type WarehouseTask,
+} from './domain';
 
 const fulfilmentId = 'ORD-20250101-000123';
 const taskId = 'WH-ORD-20250101-000123';
@@ -367,12 +377,55 @@ describe('isOpenTask and the task id', () => {
     expect(state && isOpenTask(state)).toBe(open);
   });
 
-  it('names the task WH-<fulfilmentId>', () => {
+  it('names the task WH-<fulfilmentId>, and reads the fulfilment back from it', () => {
     expect(warehouseTaskId(fulfilmentId)).toBe(taskId);
+    expect(fulfilmentIdOfTask(taskId)).toBe(fulfilmentId);
+    expect(fulfilmentIdOfTask('WH-')).toBeUndefined();
+    expect(fulfilmentIdOfTask(fulfilmentId)).toBeUndefined();
+    expect(fulfilmentIdOfTask('KT-ORD-1')).toBeUndefined();
+  });
+
+  it('lists every status once, the open ones being those isOpenTask says', () => {
+    expect(new Set(taskStatuses).size).toBe(5);
+    expect(taskStatuses.filter((status) => isOpenTask(task({ status })))).toEqual(openStatuses);
   });
 
   it('keeps the state plain JSON (stored in the document store as is)', () => {
     const state = given(requested, cooked, pick, pack);
     expect(JSON.parse(JSON.stringify(state))).toEqual(state);
+  });
+});
+
+describe('nextAutoStep (auto-advance)', () => {
+  const delayMs = 60_000;
+  const at = (iso: string, plusMs: number): Date => new Date(Date.parse(iso) + plusMs);
+  const picked = given(requested, cooked, pick);
+
+  it('picks as AUTO-PICKER once the task has waited the delay since the hand-over', () => {
+    expect(nextAutoStep(readyToPick, at('2025-01-02T04:30:00.000Z', delayMs - 1), delayMs)).toBeUndefined();
+    expect(nextAutoStep(readyToPick, at('2025-01-02T04:30:00.000Z', delayMs), delayMs)).toEqual({
+      kind: 'Pick',
+      pickerId: 'AUTO-PICKER',
+    });
+  });
+
+  it('packs into one parcel as AUTO-PACKER once the delay has passed since picking', () => {
+    if (picked === undefined) throw new Error('no picked task');
+    expect(nextAutoStep(picked, at(now.toISOString(), delayMs - 1), delayMs)).toBeUndefined();
+    expect(nextAutoStep(picked, at(now.toISOString(), delayMs), delayMs)).toEqual({
+      kind: 'Pack',
+      packerId: 'AUTO-PACKER',
+      parcelCount: 1,
+    });
+  });
+
+  it.each<[string, readonly WarehouseInput[]]>([
+    ['awaiting the kitchen', [requested]],
+    ['packed', [requested, cooked, pick, pack]],
+    ['cancelled', [requested, cooked, cancelled]],
+  ])('leaves a task %s alone', (_case, inputs) => {
+    const state = given(...inputs);
+    if (state === undefined) throw new Error('no task');
+    expect(nextAutoStep(state, at(now.toISOString(), 10 * delayMs), delayMs)).toBeUndefined();
   });
 });

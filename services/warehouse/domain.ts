@@ -103,9 +103,47 @@ export type WarehouseFact =
 
 export const warehouseTaskId = (fulfilmentId: string): string => `WH-${fulfilmentId}`;
 
-/** The tasks staff still have to work on: what the operator list shows. */
+/** The fulfilment a task id names (the inverse of `warehouseTaskId`); undefined if it names none. */
+export function fulfilmentIdOfTask(taskId: string): string | undefined {
+  const fulfilmentId = taskId.startsWith('WH-') ? taskId.slice('WH-'.length) : '';
+  return fulfilmentId === '' ? undefined : fulfilmentId;
+}
+
+/** Every status, in the order a task goes through them (for the API's filter). */
+export const taskStatuses: readonly TaskStatus[] = [
+  'awaiting-kitchen',
+  'to-pick',
+  'to-pack',
+  'packed',
+  'cancelled',
+];
+
+/** The statuses of the tasks staff still have to work on: what the operator list shows. */
+export const openStatuses: readonly TaskStatus[] = ['to-pick', 'to-pack'];
+
 export function isOpenTask(state: WarehouseTask): boolean {
-  return state.status === 'to-pick' || state.status === 'to-pack';
+  return openStatuses.includes(state.status);
+}
+
+/** Who auto-advance (demos and load) acts as, so its work is told apart from staff's. */
+export const autoPickerId = 'AUTO-PICKER';
+export const autoPackerId = 'AUTO-PACKER';
+
+/**
+ * What a person would do next with a task that has waited `delayMs` in its step since the
+ * kitchen handed it over (to pick) or it was picked (to pack); undefined while it has not.
+ */
+export function nextAutoStep(
+  state: WarehouseTask,
+  now: Date,
+  delayMs: number,
+): Extract<WarehouseInput, { kind: 'Pick' | 'Pack' }> | undefined {
+  const waited = (since: string | null): boolean =>
+    since !== null && now.getTime() - Date.parse(since) >= delayMs;
+  if (state.status === 'to-pick' && waited(state.readyAt)) return { kind: 'Pick', pickerId: autoPickerId };
+  if (state.status === 'to-pack' && waited(state.pickedAt))
+    return { kind: 'Pack', packerId: autoPackerId, parcelCount: 1 };
+  return undefined;
 }
 
 function decide(input: WarehouseInput, state: WarehouseTask | undefined, now: Date): Decision<WarehouseFact> {
