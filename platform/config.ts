@@ -7,6 +7,8 @@ export interface Endpoints {
   kafkaBrokers: string[];
   schemaRegistryUrl: string;
   mongoUrl: string;
+  /** Where Prometheus answers, when known (the native stack's, or PROMETHEUS_URL). */
+  prometheusUrl?: string;
 }
 
 /**
@@ -17,19 +19,30 @@ export async function resolveEndpoints(
   say: (line: string) => void,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Endpoints> {
-  let { KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: registry, MONGO_URL: mongo } = env;
+  let {
+    KAFKA_BROKERS: brokers,
+    SCHEMA_REGISTRY_URL: registry,
+    MONGO_URL: mongo,
+    PROMETHEUS_URL: prometheus,
+  } = env;
   if (!brokers || !registry || !mongo) {
     say(
       'no endpoints given (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MONGO_URL): bringing up the native local stack',
     );
     const config = readStackConfig(env);
     await up(config, [], (line) => say(`stack: ${line}`));
-    ({ KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: registry, MONGO_URL: mongo } = stackEndpoints(config));
+    ({
+      KAFKA_BROKERS: brokers,
+      SCHEMA_REGISTRY_URL: registry,
+      MONGO_URL: mongo,
+      PROMETHEUS_URL: prometheus,
+    } = stackEndpoints(config));
   }
   return {
     kafkaBrokers: String(brokers).split(','),
     schemaRegistryUrl: String(registry),
     mongoUrl: String(mongo),
+    ...(prometheus ? { prometheusUrl: prometheus } : {}),
   };
 }
 
@@ -81,6 +94,7 @@ export function readPlatformConfig(
   endpoints: Endpoints,
   contexts: readonly ContextName[],
   env: NodeJS.ProcessEnv = process.env,
+  { demo = false }: { demo?: boolean } = {},
 ): PlatformConfig {
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!logLevels.includes(logLevel as LogLevel))
@@ -101,7 +115,9 @@ export function readPlatformConfig(
     bodyLimitBytes,
     logLevel: logLevel as LogLevel,
     order: { orderPlacedVersion: version === 1 ? 1 : 2, bodyLimitBytes },
-    autoAdvance: autoAdvanceFrom(env),
+    // Demo traffic moves by itself unless told otherwise.
+    autoAdvance:
+      autoAdvanceFrom(env) ?? (demo && env.AUTO_ADVANCE_MS === undefined ? { delayMs: 1500 } : null),
     orderScmAdapter: {
       mappingRefreshMs: integerFrom(env, 'MAPPING_REFRESH_MS', 2_000, 100, 600_000),
       bodyLimitBytes,

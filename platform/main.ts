@@ -30,9 +30,7 @@ async function main(): Promise<void> {
   }
 
   const endpoints = await resolveEndpoints(say);
-  const env =
-    values.demo && !process.env.AUTO_ADVANCE_MS ? { ...process.env, AUTO_ADVANCE_MS: '1500' } : process.env;
-  const config = readPlatformConfig(endpoints, contexts as ContextName[], env);
+  const config = readPlatformConfig(endpoints, contexts as ContextName[], undefined, { demo: values.demo });
   const log = createLogger(config.logLevel, { process: values.context ? contexts.join('+') : 'platform' });
   say(`starting ${contexts.length === contextNames.length ? 'every context' : contexts.join(', ')} ...`);
   const platform = await startPlatform(config, log);
@@ -49,8 +47,7 @@ async function main(): Promise<void> {
   say(`ready on ${platform.url}`);
   for (const name of config.contexts) say(`  ${name.padEnd(18)} ${contextFactories[name].summary}`);
   say(`  operations         ${platform.url}/health  /ready  /metrics  /admin/dead-letters/<group>`);
-  if (!process.env.KAFKA_BROKERS)
-    say('  Prometheus         http://127.0.0.1:19090 (native stack; scrapes port 8080)');
+  if (endpoints.prometheusUrl) say(`  Prometheus         ${endpoints.prometheusUrl} (scrapes port 8080)`);
   if (config.contexts.includes('order') && !values.demo) {
     say('try it:');
     say(
