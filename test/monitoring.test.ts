@@ -121,7 +121,15 @@ describe('Prometheus configuration', () => {
         .filter((job) => job.job_name === 'platform')
         .flatMap((job) => records(job.static_configs))
         .flatMap((group) => (Array.isArray(group.targets) ? group.targets : []));
-    expect(targetsOf('prometheus.yml')).toEqual(['platform:8080']);
+    // In docker-compose: every container of the platform's image, in whichever mode runs.
+    // Merge keys (`<<: *app-defaults`) are YAML 1.1: the parser resolves them only when asked.
+    const composeFile = fs.readFileSync(path.join(prometheusDir, '..', '..', 'docker-compose.yml'), 'utf8');
+    const compose = records([records([parse(composeFile, { merge: true })])[0]?.services])[0] ?? {};
+    const appServices = Object.entries(compose)
+      .filter(([, service]) => records([service])[0]?.image === 'scm-platform:local')
+      .map(([name]) => `${name}:8080`);
+    expect(appServices).toHaveLength(9);
+    expect([...targetsOf('prometheus.yml')].sort()).toEqual(appServices.sort());
     expect(targetsOf('prometheus.native.yml')).toEqual(['127.0.0.1:8080']);
   });
 
