@@ -10,8 +10,10 @@ import type { Db } from 'mongodb';
 import type { Registry } from 'prom-client';
 import type { EventType } from '@contracts/generated';
 import type { TopicName } from '@contracts/topics';
+import { randomUUID } from 'node:crypto';
+import type { AggregateStore } from './aggregate-store';
 import type { Refusal } from './decider';
-import { ProblemError } from './errors';
+import { ProblemError, validationProblem } from './errors';
 import { compilePolicy } from './filter-policy';
 import {
   createConsumerRunner,
@@ -153,3 +155,43 @@ export function startAutoAdvance(options: {
     },
   };
 }
+
+/**
+ * Applies a consumed event to one aggregate, caused by the event (its id is the dedup key). A
+ * refusal is a business answer to another context's fact: a retry would get the same answer, so
+ * it is logged and the event counts as handled.
+ */
+export async function applyEvent<S, I, F>(
+  store: AggregateStore<S, I, F>,
+  aggregateId: string,
+  input: I,
+  event: DecodedEvent,
+  services: Pick<PlatformServices, 'now' | 'log'>,
+): Promise<EventOutcome> {
+  const execution = await store.execute(aggregateId, input, {
+    causeId: event.metadata.eventId,
+    correlationId: event.metadata.correlationId,
+    now: services.now(),
+  });
+  if (execution.kind === 'refused') {
+    services.log.warn('event refused', { aggregateId, type: event.type, reason: execution.reason });
+    return 'ignored';
+  }
+  return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
+}
+
+/**
+ * The cause id of a person's command: a retried request with the same `Idempotency-Key` is the
+ * same command, applied once; without one, every request is a new command.
+ */
+export function commandCauseId(ctx: { get(name: string): string }, command: string): string {
+  const key = ctx.get('Idempotency-Key');
+  if (key === '') return `${command}:${randomUUID()}`;
+  if (!idempotencyKeyPattern.test(key))
+    throw validationProblem([
+      { field: 'Idempotency-Key', message: 'must be 8 to 128 letters, digits or ._:-' },
+    ]);
+  return `${command}:${key}`;
+}
+
+export const idempotencyKeyPattern = /^[A-Za-z0-9._:-]{8,128}$/;

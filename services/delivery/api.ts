@@ -5,11 +5,10 @@
  * naming the field or the reason.
  */
 import Router from '@koa/router';
-import { randomUUID } from 'node:crypto';
 import type { Filter } from 'mongodb';
 import { DeliveryFailureReason } from '@contracts/generated';
 import type { AggregateStore, VersionDocument } from '@runtime/aggregate-store';
-import { refusalProblem } from '@runtime/context';
+import { commandCauseId, refusalProblem } from '@runtime/context';
 import { ProblemError, validationProblem } from '@runtime/errors';
 import { readJsonBody } from '@runtime/http';
 import { object, oneOf, optional, parse, string, type Rule } from '@runtime/validate';
@@ -52,7 +51,6 @@ const failBody = object({
   detail: optional(string({ max: 500 })),
 });
 
-const idempotencyKeyPattern = /^[A-Za-z0-9._:-]{8,128}$/;
 /** What a dispatcher works on by default: shipments waiting for a courier or on the road. */
 const openStatuses: readonly ShipmentStatus[] = ['ready', 'dispatched'];
 /** Enough for a wave of a busy hub; the list is newest change first beyond it. */
@@ -137,16 +135,6 @@ export function createDeliveryRouter(options: DeliveryApiOptions): Router {
     return loaded;
   }
 
-  function causeOf(ctx: { get(name: string): string }, name: string): string {
-    const key = ctx.get('Idempotency-Key');
-    if (key === '') return `${name}:${randomUUID()}`;
-    if (!idempotencyKeyPattern.test(key))
-      throw validationProblem([
-        { field: 'Idempotency-Key', message: 'must be 8 to 128 letters, digits or ._:-' },
-      ]);
-    return `${name}:${key}`;
-  }
-
   async function command(shipmentId: string | undefined, input: DeliveryInput, causeId: string) {
     const fulfilmentId = fulfilmentOf(shipmentId);
     const execution = await store.execute(fulfilmentId, input, {
@@ -206,7 +194,7 @@ export function createDeliveryRouter(options: DeliveryApiOptions): Router {
     ctx.body = await command(
       ctx.params.shipmentId,
       { kind: 'Dispatch', courierId: body.courierId, estimatedArrivalAt: body.estimatedArrivalAt },
-      causeOf(ctx, 'dispatch'),
+      commandCauseId(ctx, 'dispatch'),
     );
   });
 
@@ -215,7 +203,7 @@ export function createDeliveryRouter(options: DeliveryApiOptions): Router {
     ctx.body = await command(
       ctx.params.shipmentId,
       { kind: 'Deliver', proofOfDelivery: body.proofOfDelivery },
-      causeOf(ctx, 'deliver'),
+      commandCauseId(ctx, 'deliver'),
     );
   });
 
@@ -224,7 +212,7 @@ export function createDeliveryRouter(options: DeliveryApiOptions): Router {
     ctx.body = await command(
       ctx.params.shipmentId,
       { kind: 'Fail', reason: body.reason, detail: body.detail },
-      causeOf(ctx, 'fail'),
+      commandCauseId(ctx, 'fail'),
     );
   });
 

@@ -6,6 +6,7 @@
 import type { Destination } from '@contracts/generated';
 import { createAggregateStore } from '@runtime/aggregate-store';
 import {
+  applyEvent,
   createEventConsumer,
   startAutoAdvance,
   type ContextModule,
@@ -101,22 +102,7 @@ export async function createDeliveryContext(
     async handle(event) {
       const input = inputOf(event);
       if (input === undefined) return 'ignored';
-      const { fulfilmentId } = input;
-      const execution = await store.execute(fulfilmentId, input, {
-        causeId: event.metadata.eventId,
-        correlationId: fulfilmentId,
-        now: services.now(),
-      });
-      if (execution.kind === 'refused') {
-        // A business answer to a fact of another context: a retry would get the same answer.
-        log.warn('event refused by the shipment', {
-          fulfilmentId,
-          type: event.type,
-          reason: execution.reason,
-        });
-        return 'ignored';
-      }
-      return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
+      return applyEvent(store, input.fulfilmentId, input, event, { now: services.now, log });
     },
   });
 

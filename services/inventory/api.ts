@@ -3,9 +3,8 @@
  * stock counts, and the reservations of fulfilments.
  */
 import Router from '@koa/router';
-import { randomUUID } from 'node:crypto';
 import type { AggregateStore } from '@runtime/aggregate-store';
-import { refusalProblem } from '@runtime/context';
+import { commandCauseId, refusalProblem } from '@runtime/context';
 import { ProblemError, validationProblem } from '@runtime/errors';
 import { readJsonBody } from '@runtime/http';
 import { integer, object, optional, parse, string } from '@runtime/validate';
@@ -53,8 +52,6 @@ export function createInventoryRouter(options: InventoryApiOptions): Router {
       throw validationProblem([{ field: 'sku', message: 'must be upper-case letters, digits or -' }]);
     return raw;
   };
-  const commandId = (ctx: { get(name: string): string }, name: string): string =>
-    `${name}:${ctx.get('Idempotency-Key') || randomUUID()}`;
 
   router.get('/stock', async (ctx) => {
     const levels = await stock.list({}, { limit: 1000 });
@@ -74,7 +71,7 @@ export function createInventoryRouter(options: InventoryApiOptions): Router {
     const received = await stock.execute(
       sku,
       { kind: 'Receive', sku, quantity: body.quantity, supplierReference: body.supplierReference },
-      { causeId: commandId(ctx, `receipt:${sku}`), correlationId: sku, now: now() },
+      { causeId: commandCauseId(ctx, `receipt:${sku}`), correlationId: sku, now: now() },
     );
     if (received.kind === 'refused') throw refusalProblem(received, 'SKU');
     const reserved = await options.afterReceipt();
@@ -89,7 +86,7 @@ export function createInventoryRouter(options: InventoryApiOptions): Router {
     const counted = await stock.execute(
       sku,
       { kind: 'Count', sku, onHand: body.onHand },
-      { causeId: commandId(ctx, `count:${sku}`), correlationId: sku, now: now() },
+      { causeId: commandCauseId(ctx, `count:${sku}`), correlationId: sku, now: now() },
     );
     if (counted.kind === 'refused') throw refusalProblem(counted, 'SKU');
     const after = await stock.load(sku);

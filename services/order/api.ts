@@ -4,12 +4,12 @@
  * refusal is an RFC 7807 problem naming the field or the reason.
  */
 import Router from '@koa/router';
-import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import type { Collection } from 'mongodb';
 import { OrderCancellationReason, SalesChannel } from '@contracts/generated';
 import { ProblemError, validationProblem } from '@runtime/errors';
 import type { AggregateStore, Execution } from '@runtime/aggregate-store';
-import { refusalProblem } from '@runtime/context';
+import { commandCauseId, idempotencyKeyPattern, refusalProblem } from '@runtime/context';
 import { readJsonBody } from '@runtime/http';
 import { amount, array, integer, isoDate, object, oneOf, optional, parse, string } from '@runtime/validate';
 import {
@@ -85,7 +85,6 @@ const cancelBody = object({
 
 const reviewBody = object({ rating: integer({ min: 1, max: 5 }), comment: optional(string({ max: 1000 })) });
 
-const idempotencyKeyPattern = /^[A-Za-z0-9._:-]{8,128}$/;
 const maxWaitSeconds = 30;
 
 /** Order numbers as the storefront prints them: `ORD-<KST date>-<random>`. */
@@ -219,22 +218,23 @@ export function createOrderRouter(options: OrderApiOptions): Router {
     return view(loaded.state, loaded.version);
   }
 
-  const commandId = (ctx: { get(name: string): string }, name: string): string =>
-    ctx.get('Idempotency-Key') ? `${name}:${ctx.get('Idempotency-Key')}` : `${name}:${randomUUID()}`;
-
   router.post('/:id/cancel', async (ctx) => {
     const body = parse(cancelBody, ctx.request.length ? await readJsonBody(ctx, bodyLimitBytes) : {});
     ctx.status = 202;
     ctx.body = await command(
       ctx,
       { kind: 'Cancel', reason: body.reason ?? 'CUSTOMER_REQUEST', comment: body.comment },
-      commandId(ctx, 'cancel'),
+      commandCauseId(ctx, 'cancel'),
     );
   });
 
   router.put('/:id/delivery-address', async (ctx) => {
     const body = parse(address, await readJsonBody(ctx, bodyLimitBytes));
-    ctx.body = await command(ctx, { kind: 'ChangeAddress', address: { ...body } }, commandId(ctx, 'address'));
+    ctx.body = await command(
+      ctx,
+      { kind: 'ChangeAddress', address: { ...body } },
+      commandCauseId(ctx, 'address'),
+    );
   });
 
   router.post('/:id/review', async (ctx) => {
@@ -242,7 +242,7 @@ export function createOrderRouter(options: OrderApiOptions): Router {
     ctx.body = await command(
       ctx,
       { kind: 'Review', rating: body.rating, comment: body.comment },
-      commandId(ctx, 'review'),
+      commandCauseId(ctx, 'review'),
     );
   });
 

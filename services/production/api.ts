@@ -4,10 +4,9 @@
  * Input is validated strictly; every refusal is an RFC 7807 problem naming the field or the reason.
  */
 import Router from '@koa/router';
-import { randomUUID } from 'node:crypto';
 import type { Filter } from 'mongodb';
 import type { AggregateStore, VersionDocument } from '@runtime/aggregate-store';
-import { refusalProblem } from '@runtime/context';
+import { commandCauseId, refusalProblem } from '@runtime/context';
 import { refused } from '@runtime/decider';
 import { validationProblem } from '@runtime/errors';
 import { readJsonBody } from '@runtime/http';
@@ -118,10 +117,6 @@ export function createProductionRouter(options: ProductionApiOptions): Router {
     return current(taskId);
   }
 
-  // A retried request with the same Idempotency-Key is the same command, applied once.
-  const commandId = (ctx: { get(name: string): string }, name: string): string =>
-    ctx.get('Idempotency-Key') ? `${name}:${ctx.get('Idempotency-Key')}` : `${name}:${randomUUID()}`;
-
   router.get('/tasks', async (ctx) => {
     const { status, wave } = ctx.query;
     const filter: Filter<VersionDocument<KitchenTask>> = {};
@@ -154,13 +149,13 @@ export function createProductionRouter(options: ProductionApiOptions): Router {
     ctx.body = await command(
       ctx.params.taskId,
       { kind: 'StartCooking', station: body.station, expectedReadyAt: body.expectedReadyAt },
-      commandId(ctx, 'start'),
+      commandCauseId(ctx, 'start'),
     );
   });
 
   router.post('/tasks/:taskId/complete', async (ctx) => {
     parse(completeBody, ctx.request.length ? await readJsonBody(ctx, bodyLimitBytes) : {});
-    ctx.body = await command(ctx.params.taskId, { kind: 'CompleteCooking' }, commandId(ctx, 'complete'));
+    ctx.body = await command(ctx.params.taskId, { kind: 'CompleteCooking' }, commandCauseId(ctx, 'complete'));
   });
 
   return router;

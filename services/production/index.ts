@@ -4,6 +4,7 @@
  */
 import { createAggregateStore } from '@runtime/aggregate-store';
 import {
+  applyEvent,
   createEventConsumer,
   startAutoAdvance,
   type ContextModule,
@@ -86,23 +87,7 @@ export async function createProductionContext(
     async handle(event) {
       const input = kitchenInputOf(event);
       if (input === null) return 'ignored';
-      const { fulfilmentId } = input;
-      const execution = await store.execute(fulfilmentId, input, {
-        causeId: event.metadata.eventId,
-        correlationId: fulfilmentId,
-        now: services.now(),
-      });
-      if (execution.kind === 'refused') {
-        // The decider refuses no event today; should it start to, a retry would not change its
-        // mind, and a dead letter would stop nothing but this fulfilment's record of it.
-        log.warn('event refused by the kitchen', {
-          fulfilmentId,
-          type: event.type,
-          reason: execution.reason,
-        });
-        return 'ignored';
-      }
-      return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
+      return applyEvent(store, input.fulfilmentId, input, event, { now: services.now, log });
     },
   });
 

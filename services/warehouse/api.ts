@@ -4,10 +4,9 @@
  * validated strictly; every refusal is an RFC 7807 problem naming the field or the reason.
  */
 import Router from '@koa/router';
-import { randomUUID } from 'node:crypto';
 import type { Filter } from 'mongodb';
 import type { AggregateStore, VersionDocument } from '@runtime/aggregate-store';
-import { refusalProblem } from '@runtime/context';
+import { commandCauseId, refusalProblem } from '@runtime/context';
 import { refused } from '@runtime/decider';
 import { validationProblem } from '@runtime/errors';
 import { readJsonBody } from '@runtime/http';
@@ -69,10 +68,6 @@ export function createWarehouseRouter(options: WarehouseApiOptions): Router {
     return current(taskId);
   }
 
-  // A retried request with the same Idempotency-Key is the same command, applied once.
-  const commandId = (ctx: { get(name: string): string }, name: string): string =>
-    ctx.get('Idempotency-Key') ? `${name}:${ctx.get('Idempotency-Key')}` : `${name}:${randomUUID()}`;
-
   router.get('/tasks', async (ctx) => {
     const { status, wave } = ctx.query;
     const filter: Filter<VersionDocument<WarehouseTask>> = {};
@@ -103,7 +98,7 @@ export function createWarehouseRouter(options: WarehouseApiOptions): Router {
     ctx.body = await command(
       ctx.params.taskId,
       { kind: 'Pick', pickerId: body.pickerId },
-      commandId(ctx, 'pick'),
+      commandCauseId(ctx, 'pick'),
     );
   });
 
@@ -112,7 +107,7 @@ export function createWarehouseRouter(options: WarehouseApiOptions): Router {
     ctx.body = await command(
       ctx.params.taskId,
       { kind: 'Pack', packerId: body.packerId, parcelCount: body.parcelCount },
-      commandId(ctx, 'pack'),
+      commandCauseId(ctx, 'pack'),
     );
   });
 

@@ -5,6 +5,7 @@
  */
 import { createAggregateStore, type AggregateStore } from '@runtime/aggregate-store';
 import {
+  applyEvent,
   createEventConsumer,
   startAutoAdvance,
   type ContextModule,
@@ -80,23 +81,7 @@ export async function createWarehouseContext(
     async handle(event) {
       const input = inputOf(event);
       if (input === undefined) return 'ignored';
-      const { fulfilmentId } = input;
-      const execution = await store.execute(fulfilmentId, input, {
-        causeId: event.metadata.eventId,
-        correlationId: fulfilmentId,
-        now: services.now(),
-      });
-      if (execution.kind === 'refused') {
-        // The rules accept every fact from upstream; should one be refused, a retry would not
-        // change that, and dead-lettering it would stop nothing that matters.
-        log.warn('event refused by the warehouse', {
-          type: event.type,
-          fulfilmentId,
-          reason: execution.reason,
-        });
-        return 'ignored';
-      }
-      return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
+      return applyEvent(store, input.fulfilmentId, input, event, { now: services.now, log });
     },
   });
 
