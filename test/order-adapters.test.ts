@@ -167,6 +167,67 @@ describe('order -> SCM', () => {
   });
 });
 
+describe('the adapter’s map, changed at run time', () => {
+  it('an order rejected for an unknown product translates once the map knows it and its letter is replayed', async () => {
+    const placed = await call(
+      v2.url,
+      'POST',
+      '/orders',
+      orderBody({ lines: [{ productCode: 'PRD-TTEOKBOKKI', quantity: 2, unitPrice: 6000 }] }),
+      { 'Idempotency-Key': 'order-tteok-0001' },
+    );
+    const orderId = String(placed.body.orderId);
+    expect((await call(v2.url, 'GET', `/orders/${orderId}?wait=20&status=PLACED`)).body.status).toBe(
+      'REJECTED',
+    );
+
+    // The source event waits in the adapter's dead-letter topic, with its reason.
+    const group = `${deployment.namespace}order-scm-adapter`;
+    const letter = await waitFor('the letter in the DLQ', async () => {
+      const listed = await call(v2.url, 'GET', `/admin/dead-letters/${group}`);
+      return ((listed.body.letters ?? []) as Json[]).find((entry) => entry.key === orderId);
+    });
+    // An operator teaches the adapter the new product; a broken update is refused.
+    const refusedUpdate = await call(v2.url, 'POST', '/adapters/order-scm/mapping/updates', {
+      type: 'ProductMapped',
+      productCode: 'PRD-TTEOKBOKKI',
+      components: [{ sku: 'SKU-TTEOKBOKKI', quantity: 1 }],
+    });
+    expect(refusedUpdate.status).toBe(409);
+    expect(refusedUpdate.body.detail).toBe('SKU SKU-TTEOKBOKKI is not defined');
+    const invalid = await call(v2.url, 'POST', '/adapters/order-scm/mapping/updates', {
+      type: 'SkuDefined',
+      sku: 'x',
+    });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.errors).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field: '/definition' })]),
+    );
+    for (const update of [
+      { type: 'SkuDefined', sku: 'SKU-TTEOKBOKKI', definition: { name: '떡볶이', cookedToOrder: true } },
+      {
+        type: 'ProductMapped',
+        productCode: 'PRD-TTEOKBOKKI',
+        components: [{ sku: 'SKU-TTEOKBOKKI', quantity: 1 }],
+      },
+    ]) {
+      expect((await call(v2.url, 'POST', '/adapters/order-scm/mapping/updates', update)).status).toBe(200);
+    }
+
+    const replayed = await call(v2.url, 'POST', `/admin/dead-letters/${group}/replay`, { ids: [letter.id] });
+    expect(replayed.status).toBe(200);
+
+    const requested = await waitFor('the translated request', async () =>
+      (await requestsFor(orderId)).find((event) => event.type === 'FulfilmentRequested'),
+    );
+    expect(requested.data).toMatchObject({
+      fulfilmentId: orderId,
+      lines: [{ sku: 'SKU-TTEOKBOKKI', quantity: 2 }],
+      cookedToOrderSkus: ['SKU-TTEOKBOKKI'],
+    });
+  });
+});
+
 describe('SCM -> order status', () => {
   it('a status event from SCM reaches the order, and the long-poll returns on the change', async () => {
     const placed = await call(v2.url, 'POST', '/orders', orderBody(), {
@@ -184,12 +245,21 @@ describe('SCM -> order status', () => {
     expect(answer.body).toMatchObject({ status: 'RECEIVED', statusLabel: '주문접수' });
     expect(Date.now() - started).toBeLessThan(20_000);
 
-    // A late, duplicate update does not move it back.
+    // The courier leaves; then a late StockReserved arrives: it never moves the order back.
+    await publishAsDelivery(orderId);
+    await call(v2.url, 'GET', `/orders/${orderId}?wait=20&status=RECEIVED`);
     await publishAsInventory(orderId);
-    const again = await call(v2.url, 'GET', `/orders/${orderId}`);
+    await waitFor('the late update to reach the storefront', async () => {
+      const updates = (await deployment.events('order.status-updates')).filter(
+        (event) => event.type === 'OrderStatusChanged' && event.data.orderId === orderId,
+      );
+      return updates.length === 3;
+    });
+    // Were it applied, this long-poll would return the change within its wait.
+    const again = await call(v2.url, 'GET', `/orders/${orderId}?wait=3&status=SHIPPING`);
     expect(again.body).toMatchObject({
-      status: 'RECEIVED',
-      history: [{ status: 'PLACED' }, { status: 'RECEIVED' }],
+      status: 'SHIPPING',
+      history: [{ status: 'PLACED' }, { status: 'RECEIVED' }, { status: 'SHIPPING' }],
     });
   });
 
@@ -235,10 +305,18 @@ describe('the storefront API', () => {
       'the order to be translated once',
       async () => (await requestsFor(String(first.body.orderId))).length > 0,
     );
+    // One order placed. (The outbox publishes at least once: both storefront instances' relays
+    // may send the same pending event, with the same id, which every consumer drops.)
     const placedEvents = (await deployment.events('order.events')).filter(
       (event) => event.type === 'OrderPlaced' && event.data.orderId === first.body.orderId,
     );
-    expect(placedEvents).toHaveLength(1);
+    expect(new Set(placedEvents.map((event) => event.metadata.eventId)).size).toBe(1);
+    const orders = await call(v2.url, 'GET', '/orders?customerId=CUST-1');
+    expect(
+      (orders.body.orders as Json[]).filter((order) => order.orderId === first.body.orderId),
+    ).toHaveLength(1);
+    const requests = await requestsFor(String(first.body.orderId));
+    expect(new Set(requests.map((event) => event.metadata.eventId)).size).toBe(1);
   });
 
   it.each<[string, unknown, string]>([

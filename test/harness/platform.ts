@@ -21,7 +21,11 @@ export interface TestDeployment {
   readonly namespace: string;
   readonly database: string;
   start(contexts: readonly ContextName[], env?: NodeJS.ProcessEnv): Promise<RunningPlatform>;
-  /** Every event on a catalogue topic so far, decoded. */
+  /**
+   * Every event on a catalogue topic so far, decoded, once each: as a consumer sees them after
+   * deduplication (the outbox publishes at least once; several instances' relays may send the
+   * same pending event).
+   */
   events(topic: TopicName): Promise<DecodedEvent[]>;
   /** Raw records of any topic of the deployment (e.g. a dead-letter topic), with headers. */
   records(
@@ -139,7 +143,11 @@ export function createTestDeployment(name: string): TestDeployment {
     },
     async events(topic) {
       const found = await records(`${namespace}${topic}`);
-      return Promise.all(found.flatMap((record) => (record.value ? [serde.decode(record.value)] : [])));
+      const decoded = await Promise.all(
+        found.flatMap((record) => (record.value ? [serde.decode(record.value)] : [])),
+      );
+      const seen = new Set<string>();
+      return decoded.filter((event) => !seen.has(event.metadata.eventId) && seen.add(event.metadata.eventId));
     },
     async stop() {
       await Promise.all(running.splice(0).map((platform) => platform.stop()));
