@@ -20,27 +20,26 @@ const urlOf: UrlOf = (context) => {
   return url;
 };
 
-/** `npm run context -- <name>` as a child process (tsx directly: npm adds nothing but a shell). */
+/**
+ * `npm run context -- <name>` as a child process: node with tsx's loader, so the pid is the
+ * platform's own (the tsx wrapper would take a SIGKILL and leave its node child running).
+ */
 function startContext(name: ContextName): (typeof processes)[number] {
   const endpoints = testEndpoints();
-  const child = spawn(
-    path.join(root, 'node_modules', '.bin', 'tsx'),
-    ['platform/main.ts', '--context', name],
-    {
-      cwd: root,
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-        SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
-        MONGO_URL: endpoints.mongoUrl,
-        MONGO_DATABASE: deployment.database,
-        TOPIC_NAMESPACE: deployment.namespace,
-        PORT: '0',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, ['--import', 'tsx', 'platform/main.ts', '--context', name], {
+    cwd: root,
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+      SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+      MONGO_URL: endpoints.mongoUrl,
+      MONGO_DATABASE: deployment.database,
+      TOPIC_NAMESPACE: deployment.namespace,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   const url = new Promise<string>((resolve, reject) => {
     const onLine = (chunk: Buffer): void => {
@@ -83,7 +82,7 @@ afterAll(async () => {
     processes.map(
       ({ child }) =>
         new Promise<void>((resolve) => {
-          if (child.exitCode !== null) return resolve();
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
           child.once('exit', () => resolve());
           child.kill('SIGTERM');
         }),
@@ -165,3 +164,44 @@ it('both inventory instances share the work, and the last units are never over-r
     return after.filter((status) => status === 'RECEIVED').length === 5;
   });
 });
+
+it('an inventory instance killed mid-burst loses nothing and reserves nothing twice', async () => {
+  const before = (await call(urlOf('inventory'), 'GET', '/inventory/stock/SKU-KIMCHI-500G')).body;
+  await receiveStock(urlOf, 'SKU-KIMCHI-500G', 100);
+  const orders = await Promise.all(
+    Array.from({ length: 20 }, () =>
+      placeOrder(urlOf, [{ productCode: 'PRD-KIMCHI', quantity: 1, unitPrice: 12000 }], {
+        customerId: 'BURST',
+      }),
+    ),
+  );
+  // SIGKILL: no drain, no commit; its partitions move to the other instance once its session
+  // times out, and whatever it had applied but not committed is redelivered there.
+  const victim = processes.filter((started) => started.name === 'inventory').at(-1);
+  if (victim === undefined) throw new Error('no second inventory instance');
+  victim.child.kill('SIGKILL');
+
+  const statuses = await waitFor(
+    'every order reserved by the surviving instance',
+    async () => {
+      const found = await Promise.all(
+        orders.map(async (orderId) =>
+          String((await call(urlOf('order'), 'GET', `/orders/${orderId}`)).body.status),
+        ),
+      );
+      return found.every((status) => status === 'RECEIVED') && found;
+    },
+    { timeoutMs: 120_000, intervalMs: 500 },
+  );
+  expect(statuses).toHaveLength(20);
+  const stock = await call(urlOf('inventory'), 'GET', '/inventory/stock/SKU-KIMCHI-500G');
+  expect(stock.body).toMatchObject({
+    onHand: Number(before.onHand) + 100,
+    reserved: Number(before.reserved) + 20,
+    available: Number(before.available) + 80,
+  });
+  const reservedEvents = (await deployment.events('scm.inventory-events')).filter(
+    (event) => event.type === 'StockReserved' && orders.includes(event.data.fulfilmentId),
+  );
+  expect(reservedEvents).toHaveLength(20);
+}, 180_000);
