@@ -10,7 +10,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { Registry } from 'prom-client';
 import { desiredTopics, provisionTopics } from '@contracts/provision';
-import { topics as catalogue, type TopicName, type WriterContext } from '@contracts/topics';
+import { placementOf, type TopicName, type WriterContext } from '@contracts/topics';
 import type { ContextModule, PlatformServices } from '@runtime/context';
 import { readinessOf } from '@runtime/consumer-runner';
 import { createDeadLetterClients } from '@runtime/dead-letter-admin';
@@ -65,8 +65,7 @@ export async function startPlatform(
   const groups = config.contexts.flatMap((name) => contextFactories[name].groups).map(namespaced);
   await serde.register({
     types: [...writers].flatMap(eventTypesWrittenBy),
-    topicOf: (type) =>
-      namespaced(catalogue.find((topic) => topic.events.some((event) => event.type === type))?.name ?? type),
+    topicOf: (type) => namespaced(placementOf(type).topic),
   });
   // Several processes may start at once (docker-compose, a rolling restart) and provision the
   // same topics: creation is idempotent, but metadata can lag right after another process's

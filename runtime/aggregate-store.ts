@@ -17,13 +17,13 @@
  * Older versions stay as the aggregate's history (and hold events the relay has not published
  * yet); reads and lists consider only the latest version of each aggregate.
  */
-import type { Collection, Db, Document, Filter } from 'mongodb';
+import type { Collection, Db, Filter } from 'mongodb';
 import { evolveAll, type Decider, type Publication, type Refusal } from './decider';
 import { classify, errorCodes, transient } from './errors';
 import type { EventWriter } from './event-writer';
 import type { Logger } from './log';
 import type { AggregateDocument } from './idempotent-store';
-import { withOutbox, type OutgoingEvent } from './outbox';
+import { outboxField, outboxOf, type OutgoingEvent } from './outbox';
 
 export interface VersionDocument<S> extends AggregateDocument {
   aggregateId: string;
@@ -132,7 +132,9 @@ export async function createAggregateStore<S, I, F>(
         at: now,
       };
       try {
-        await collection.insertOne(withOutboxDocument(document, events, now));
+        await collection.insertOne(
+          events.length === 0 ? document : { ...document, [outboxField]: outboxOf(events, now.getTime()) },
+        );
       } catch (error) {
         if (codeOf(error) !== duplicateKey) throw classify(error);
         // Another writer appended this version first: decide again on what it wrote.
@@ -185,18 +187,6 @@ export async function createAggregateStore<S, I, F>(
   }
 
   return { collection, outbox: db.collection<AggregateDocument>(name), load, execute, list };
-}
-
-function withOutboxDocument<S>(
-  document: VersionDocument<S>,
-  events: readonly OutgoingEvent[],
-  now: Date,
-): VersionDocument<S> {
-  if (events.length === 0) return document;
-  // The outbox's `$set` paths (`_outbox.<eventId>`), turned into the nested map an insert needs.
-  const set: Document = withOutbox({}, events, now.getTime()).$set ?? {};
-  const outbox = Object.fromEntries(Object.entries(set).map(([path, value]) => [path.split('.')[1], value]));
-  return { ...document, _outbox: outbox };
 }
 
 function codeOf(error: unknown): unknown {

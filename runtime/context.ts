@@ -6,7 +6,7 @@
  */
 import type Router from '@koa/router';
 import type { Kafka } from 'kafkajs';
-import type { Db } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import type { Registry } from 'prom-client';
 import type { EventType } from '@contracts/generated';
 import type { TopicName } from '@contracts/topics';
@@ -28,7 +28,6 @@ import type { Logger } from './log';
 import { meteredObserver } from './metered-observer';
 import type { RuntimeMetrics } from './metrics';
 import type { DecodedEvent, Serde } from './serde';
-import type { Collection } from 'mongodb';
 
 export interface PlatformServices {
   readonly kafka: Kafka;

@@ -37,16 +37,11 @@ interface StoredEvent {
 
 export const outboxField = '_outbox';
 
-/** Adds `$set` operators that append events to the outbox of the document being updated. */
-export function withOutbox(
-  update: UpdateFilter<AggregateDocument>,
-  events: readonly OutgoingEvent[],
-  now: number,
-): UpdateFilter<AggregateDocument> {
-  if (events.length === 0) return update;
-  const entries = Object.fromEntries(
+/** The outbox map (`eventId` -> stored event) of events written together, e.g. in an insert. */
+export function outboxOf(events: readonly OutgoingEvent[], now: number): Record<string, StoredEvent> {
+  return Object.fromEntries(
     events.map((event, n): [string, StoredEvent] => [
-      `${outboxField}.${event.eventId}`,
+      event.eventId,
       {
         topic: event.topic,
         key: event.key,
@@ -56,6 +51,18 @@ export function withOutbox(
         n,
       },
     ]),
+  );
+}
+
+/** Adds `$set` operators that append events to the outbox of the document being updated. */
+export function withOutbox(
+  update: UpdateFilter<AggregateDocument>,
+  events: readonly OutgoingEvent[],
+  now: number,
+): UpdateFilter<AggregateDocument> {
+  if (events.length === 0) return update;
+  const entries = Object.fromEntries(
+    Object.entries(outboxOf(events, now)).map(([eventId, stored]) => [`${outboxField}.${eventId}`, stored]),
   );
   return { ...update, $set: { ...(update.$set ?? {}), ...entries } };
 }

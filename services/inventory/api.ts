@@ -46,6 +46,9 @@ const view = (stock: StockState) => ({
 export function createInventoryRouter(options: InventoryApiOptions): Router {
   const { stock, reservations, now, bodyLimitBytes } = options;
   const router = new Router({ prefix: '/inventory' });
+  /** A SKU's level as people read it; a SKU never seen has none. */
+  const levelOf = async (sku: string) =>
+    view((await stock.load(sku))?.state ?? { sku, onHand: 0, reserved: 0, holds: {} });
 
   const skuOf = (raw: string | undefined): string => {
     if (raw === undefined || !skuPattern.test(raw))
@@ -60,8 +63,7 @@ export function createInventoryRouter(options: InventoryApiOptions): Router {
 
   router.get('/stock/:sku', async (ctx) => {
     const sku = skuOf(ctx.params.sku);
-    const loaded = await stock.load(sku);
-    ctx.body = view(loaded?.state ?? { sku, onHand: 0, reserved: 0, holds: {} });
+    ctx.body = await levelOf(sku);
   });
 
   // Goods in: with an Idempotency-Key a retried receipt is counted once.
@@ -75,9 +77,8 @@ export function createInventoryRouter(options: InventoryApiOptions): Router {
     );
     if (received.kind === 'refused') throw refusalProblem(received, 'SKU');
     const reserved = await options.afterReceipt();
-    const after = await stock.load(sku);
     ctx.status = received.kind === 'duplicate' ? 200 : 201;
-    ctx.body = { ...view(after?.state ?? { sku, onHand: 0, reserved: 0, holds: {} }), reservedNow: reserved };
+    ctx.body = { ...(await levelOf(sku)), reservedNow: reserved };
   });
 
   router.put('/stock/:sku/count', async (ctx) => {
@@ -89,8 +90,7 @@ export function createInventoryRouter(options: InventoryApiOptions): Router {
       { causeId: commandCauseId(ctx, `count:${sku}`), correlationId: sku, now: now() },
     );
     if (counted.kind === 'refused') throw refusalProblem(counted, 'SKU');
-    const after = await stock.load(sku);
-    ctx.body = view(after?.state ?? { sku, onHand: 0, reserved: 0, holds: {} });
+    ctx.body = await levelOf(sku);
   });
 
   router.get('/reservations', async (ctx) => {

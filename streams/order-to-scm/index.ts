@@ -8,7 +8,7 @@
  */
 import Router from '@koa/router';
 import { randomUUID } from 'node:crypto';
-import type { OrderEvent } from '@contracts/generated';
+import type { EventType } from '@contracts/generated';
 import { createAggregateStore } from '@runtime/aggregate-store';
 import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
 import {
@@ -24,9 +24,19 @@ import { createEventWriter } from '@runtime/event-writer';
 import { readJsonBody } from '@runtime/http';
 import { applyMappingUpdate, seedMapping, type Mapping, type MappingUpdate } from './mapping';
 import { parseMappingUpdate } from './mapping-update';
-import { rejectionEvent, translateOrderEvent, type Translation } from './translate';
+import {
+  rejectionEvent,
+  translateOrderEvent,
+  type TranslatableOrderEvent,
+  type Translation,
+} from './translate';
 
 export const orderScmAdapterGroup = 'order-scm-adapter';
+
+/** The order events SCM needs: the filter policy, and the translation's input. */
+const translatableTypes = ['OrderPlaced', 'OrderCancelled', 'DeliveryAddressChanged'] as const;
+const isTranslatable = (event: { readonly type: EventType }): event is TranslatableOrderEvent =>
+  (translatableTypes as readonly EventType[]).includes(event.type);
 
 /** Per order: what the adapter wrote to SCM. */
 interface Fulfilment {
@@ -121,37 +131,24 @@ export async function createOrderScmAdapter(
   let refresher: NodeJS.Timeout | undefined;
   const log = services.log.child({ context: 'order-scm-adapter' });
 
-  const translate = (event: OrderEvent, current: Mapping) => {
-    if (
-      event.type !== 'OrderPlaced' &&
-      event.type !== 'OrderCancelled' &&
-      event.type !== 'DeliveryAddressChanged'
-    )
-      return undefined;
-    // Ids and times of the written events are set by the event writer from the cause.
-    return translateOrderEvent(event, {
+  // Ids and times of the written events are set by the event writer from the cause.
+  const translate = (event: TranslatableOrderEvent, current: Mapping) =>
+    translateOrderEvent(event, {
       mapping: current,
       now: services.now(),
       newEventId: () => event.metadata.eventId,
     });
-  };
 
   const consumer = createEventConsumer(services, {
     group: orderScmAdapterGroup,
     topics: ['order.events'],
     // The filter policy: reviews and coupons never reach the adapter (counted as filtered).
-    eventTypes: ['OrderPlaced', 'OrderCancelled', 'DeliveryAddressChanged'],
+    eventTypes: translatableTypes,
     async handle(event) {
-      if (
-        event.type !== 'OrderPlaced' &&
-        event.type !== 'OrderCancelled' &&
-        event.type !== 'DeliveryAddressChanged'
-      )
-        return 'ignored';
+      if (!isTranslatable(event)) return 'ignored';
       let translation = translate(event, mapping);
       // Before rejecting, make sure the map is current: another instance may just have fixed it.
-      if (translation?.kind === 'rejected') translation = translate(event, await refreshMapping());
-      if (translation === undefined) return 'ignored';
+      if (translation.kind === 'rejected') translation = translate(event, await refreshMapping());
       const orderId =
         translation.kind === 'rejected' ? translation.orderId : translation.event.data.fulfilmentId;
       const now = services.now();

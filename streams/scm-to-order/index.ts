@@ -4,10 +4,10 @@
  * translation into OrderStatusChanged, and per order the statuses it wrote (dedup and outbox).
  * Whether a status moves the order forward is the order context's rule, not the adapter's.
  */
-import type { EventType, ScmEvent } from '@contracts/generated';
+import type { EventType, OrderStatus, OrderStatusChangedV2, ScmEvent } from '@contracts/generated';
 import { createAggregateStore } from '@runtime/aggregate-store';
 import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
-import { accepted, withoutEnvelope, type Decider, type Publication } from '@runtime/decider';
+import { accepted, withoutEnvelope, type Decider } from '@runtime/decider';
 import { createEventWriter } from '@runtime/event-writer';
 import { translateScmEvent } from './translate';
 
@@ -30,25 +30,18 @@ export const progressEvents = [
 interface StatusLog {
   readonly orderId: string;
   /** Statuses written for this order, in the order written. */
-  readonly written: readonly string[];
+  readonly written: readonly OrderStatus[];
 }
 
-type Written = {
-  readonly type: 'StatusWritten';
-  readonly orderId: string;
-  readonly publication: Publication;
-};
+type Written = { readonly type: 'StatusWritten'; readonly event: OrderStatusChangedV2 };
 
 const statusDecider: Decider<StatusLog, Written, Written> = {
   decide: (input) => accepted(input),
-  evolve: (state, fact) => ({
-    orderId: fact.orderId,
-    written: [
-      ...(state?.written ?? []),
-      fact.publication.type === 'OrderStatusChanged' ? String(fact.publication.data.status) : '',
-    ],
+  evolve: (state, { event }) => ({
+    orderId: event.data.orderId,
+    written: [...(state?.written ?? []), event.data.status],
   }),
-  publish: (fact) => [fact.publication],
+  publish: ({ event }) => [withoutEnvelope(event)],
 };
 
 const isScmEvent = (event: { readonly type: EventType }): event is ScmEvent =>
@@ -80,11 +73,10 @@ export async function createScmOrderAdapter(services: PlatformServices): Promise
         newEventId: () => event.metadata.eventId,
       });
       if (translation.kind === 'ignored') return 'ignored';
-      const publication = withoutEnvelope(translation.event);
       const orderId = translation.event.data.orderId;
       const execution = await store.execute(
         orderId,
-        { type: 'StatusWritten', orderId, publication },
+        { type: 'StatusWritten', event: translation.event },
         { causeId: event.metadata.eventId, correlationId: orderId, now: services.now() },
       );
       return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
