@@ -38,6 +38,7 @@ describe('createRuntimeMetrics', () => {
       scm_consumer_rebalances_total: 'counter',
       scm_consumer_crashes_total: 'counter',
       scm_events_published_total: 'counter',
+      scm_store_commands_total: 'counter',
     });
   });
 

@@ -40,6 +40,8 @@ export interface RuntimeMetrics {
   readonly consumerRebalances: Counter<'group'>;
   readonly consumerCrashes: Counter<'group'>;
   readonly eventsPublished: Counter<'topic' | 'event_type'>;
+  /** Commands sent to the document store (round trips), by command name: the engine's cost. */
+  readonly storeCommands: Counter<'command'>;
   /**
    * Creates every series of a group and topic at zero. `increase()` and `rate()` only see a
    * change between two samples, so a counter whose first sample is already 1 hides the first
@@ -149,6 +151,11 @@ export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
       'scm_events_published_total',
       'Events acknowledged by the broker, by topic and event type.',
       ['topic', 'event_type'] as const,
+    ),
+    storeCommands: counter(
+      'scm_store_commands_total',
+      'Commands sent to the document store (each one a round trip), by command name.',
+      ['command'] as const,
     ),
   };
 
