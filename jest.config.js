@@ -23,7 +23,7 @@ module.exports = {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{runtime,contracts,services,streams,infra,platform}/**/*.spec.ts'],
+      testMatch: ['<rootDir>/{runtime,contracts,services,streams,infra,platform,simulator}/**/*.spec.ts'],
     },
     {
       ...shared,
