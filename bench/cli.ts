@@ -114,10 +114,22 @@ async function medianOf<T extends { [K in keyof T]: number }>(
   lane: () => Promise<T>,
   say: (line: string) => void,
 ): Promise<{ median: T; runs: T[] }> {
-  await lane();
+  // One retry per run: a broker busy with another client's topics can fail a run that says
+  // nothing about the lane (the retry is reported).
+  const attempt = async (): Promise<T> => {
+    try {
+      return await lane();
+    } catch (error) {
+      say(
+        `a run failed (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); running it again`,
+      );
+      return lane();
+    }
+  };
+  await attempt();
   const results: T[] = [];
   for (let run = 1; run <= runs; run += 1) {
-    results.push(await lane());
+    results.push(await attempt());
     const last: Record<string, number> = { ...results[results.length - 1] };
     say(
       `run ${run}/${runs}: ${Object.entries(last)

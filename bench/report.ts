@@ -17,7 +17,13 @@ export interface BenchResults {
     b1?: { messagesPerSec: number };
     b1r?: { messagesPerSec: number };
     b2?: { bulkUpsertsPerSec: number; updateOnePerSec: number };
-    b1Latency?: { p50Ms: number; p99Ms: number; p999Ms: number; messages: number; achievedRatePerSec?: number };
+    b1Latency?: {
+      p50Ms: number;
+      p99Ms: number;
+      p999Ms: number;
+      messages: number;
+      achievedRatePerSec?: number;
+    };
   };
   lanes: {
     adapter?: StageResult;
