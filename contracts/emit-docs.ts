@@ -5,6 +5,7 @@
  */
 import { stringify } from 'yaml';
 import { buildTypeModel, type TypeModel } from './emit-types';
+import { integrationSection } from './emit-integration';
 import { envelopeFullName, groupByType, type EventSchema } from './loader';
 import {
   assertNever,
@@ -225,6 +226,7 @@ export function emitEventsMarkdown(model: TypeModel, topics: readonly TopicDecla
     '',
     `**Dead letters**: one topic per consumer group, \`<group>${deadLetters.suffix}\` (${deadLetters.partitions} partition, ${days(deadLetters.retentionMs)}, ${deadLetters.cleanupPolicy}), written by the runtime for permanent failures only (undecodable bytes, unknown schema id, invalid content). It keeps the original key and bytes and adds diagnostic headers.`,
     '',
+    ...integrationSection(topics),
   ];
 
   const envelope = model.definitions.find((definition) => definition.fullName === envelopeFullName);

@@ -72,6 +72,31 @@ describe('timestamp-millis', () => {
   });
 });
 
+describe('uuid', () => {
+  const id = avroType({ type: 'string', logicalType: 'uuid' }, withLogicalTypes);
+  const optional = avroType(['null', { type: 'string', logicalType: 'uuid' }], withLogicalTypes);
+  const uuid = '6f1c2a9e-8a34-4c61-9d55-0c2b8f3f4a10';
+
+  it('writes only the RFC 4122 text form, as strict readers (fastavro, Java) parse it', () => {
+    expect(id.fromBuffer(id.toBuffer(uuid))).toBe(uuid);
+    expect(id.isValid(uuid.toUpperCase())).toBe(true);
+    for (const bad of ['place:order-key-1', 'auto:deliver:ORD-20261201-ABC', '', uuid.replace(/-/g, '')])
+      expect(id.isValid(bad)).toBe(false);
+    expect(() => id.toBuffer('place:order-key-1')).toThrow();
+  });
+
+  it('holds in an optional field too (the envelope’s causationId)', () => {
+    expect(optional.fromBuffer(optional.toBuffer(null))).toBeNull();
+    expect(optional.fromBuffer(optional.toBuffer(uuid))).toBe(uuid);
+    expect(() => optional.toBuffer('auto:pick:ORD-20261201-ABC')).toThrow();
+  });
+
+  it('still reads what an older writer left in the field, and a plain string', () => {
+    const plain = avroType('string');
+    expect(id.fromBuffer(plain.toBuffer('legacy-id'), id.createResolver(plain))).toBe('legacy-id');
+  });
+});
+
 describe('generated types match what avsc decodes (OrderPlaced v1 <-> v2)', () => {
   const schemaOf = (version: number): JsonValue => {
     const found = eventSchemas.find((entry) => entry.type === 'OrderPlaced' && entry.version === version);

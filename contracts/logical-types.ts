@@ -9,7 +9,11 @@
  *   ("12500.00"). Not `number`: money must stay exact, and a string survives JSON, MongoDB and
  *   logs unchanged. Writing accepts fewer decimals ("12500") but never more: rounding money is a
  *   business decision, not a serializer's;
- * - `uuid` (string)            -> `string` (avsc ignores it, which is what we want).
+ * - `uuid` (string)            -> `string` in the RFC 4122 text form
+ *   (`8-4-4-4-12` hex digits). avsc alone ignores the logical type and writes any string; strict
+ *   readers (fastavro, Java's `Conversions.UUIDConversion`) parse it and fail on anything else,
+ *   so writing refuses a value that is not a UUID. Reading stays lenient (any string comes back
+ *   as it is): records written before the rule must stay readable to our own consumers.
  */
 import { Type, types, type ForSchemaOptions, type Schema } from 'avsc';
 import { isJsonObject } from './schema-model';
@@ -120,7 +124,29 @@ export class TimestampMillisType extends types.LogicalType {
   }
 }
 
+/** The text form every UUID implementation reads (case-insensitive, as Java and Python parse it). */
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class UuidType extends types.LogicalType {
+  protected override _fromValue(value: unknown): string {
+    if (typeof value !== 'string') throw new Error('uuid: expected a string');
+    return value;
+  }
+
+  /** Returning undefined marks the value invalid: avsc then refuses to encode it. */
+  protected override _toValue(value: unknown): string | undefined {
+    return typeof value === 'string' && uuidPattern.test(value) ? value : undefined;
+  }
+
+  protected override _resolve(writer: Type): ((value: unknown) => unknown) | undefined {
+    // A plain string written by a client that does not know the logical type reads the same.
+    if (writer instanceof UuidType || Type.isType(writer, 'string')) return (value) => value;
+    return undefined;
+  }
+}
+
 export const avroLogicalTypes = {
   decimal: DecimalType,
   'timestamp-millis': TimestampMillisType,
+  uuid: UuidType,
 } satisfies ForSchemaOptions['logicalTypes'];

@@ -58,8 +58,10 @@ export type Execution<S, F> =
   | Refusal;
 
 export interface ExecuteOptions {
-  /** Id of the event or command that causes the change: the dedup key. */
+  /** Id of the event or command that causes the change: the dedup key (any string). */
   readonly causeId: string;
+  /** The `eventId` of the event consumed, or null for a command (see `Causation`). */
+  readonly causationId: string | null;
   /** The order the events belong to. */
   readonly correlationId: string;
   readonly now: Date;
@@ -109,7 +111,7 @@ export async function createAggregateStore<S, I, F>(
   }
 
   async function execute(id: string, input: I, execution: ExecuteOptions): Promise<Execution<S, F>> {
-    const { causeId, correlationId, now } = execution;
+    const { causeId, causationId, correlationId, now } = execution;
     for (let attempt = 1; ; attempt += 1) {
       const current = await load(id);
       if (current?.causes.includes(causeId)) return { kind: 'duplicate', state: current.state };
@@ -120,7 +122,13 @@ export async function createAggregateStore<S, I, F>(
       const state = evolveAll(decider, current?.state, decision.facts);
       if (state === undefined) throw new Error(`${name}: facts left aggregate ${id} without a state`);
       const published = decision.facts.flatMap((fact) => decider.publish(fact, state));
-      const events = writer.outgoing(published, { causeId, correlationId, now, scope: `${name}/${id}` });
+      const events = writer.outgoing(published, {
+        causeId,
+        causationId,
+        correlationId,
+        now,
+        scope: `${name}/${id}`,
+      });
       const version = (current?.version ?? 0) + 1;
       const document: VersionDocument<S> = {
         _id: `${id}@${version}`,

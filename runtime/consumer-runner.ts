@@ -16,8 +16,9 @@ import {
 /**
  * The consumer runner: one consumer group per bounded context. It consumes in batches, one
  * partition at a time (so per-key order holds), drops what the filter policy rejects before
- * decoding, hands decoded events to the handler in bulk, and resolves an offset only after
- * the handler's state write has returned. Transient faults are retried with back-off,
+ * decoding (a record without our headers is judged on what it says it is, see `identify`),
+ * hands decoded events to the handler in bulk, and resolves an offset only after the
+ * handler's state write has returned. Transient faults are retried with back-off,
  * forever, never dead-lettered; permanent ones go to the dead-letter topic after a few
  * attempts, and the partition keeps flowing.
  */
@@ -42,6 +43,18 @@ export interface ConsumerDefinition<E> {
   topics: readonly string[];
   /** Evaluated on headers before decoding; `false` means filtered: committed and counted. */
   accepts?: (headers: IHeaders) => boolean;
+  /**
+   * For records whose headers `accepts` cannot judge: a record written by another client has
+   * none of ours. `lacks` names such records; `learn` finds the headers from the record itself
+   * without decoding it (the event type from its schema id), and `accepts` then judges the
+   * record on them as on its own. A record `learn` cannot place fails like an undecodable one
+   * (permanent: dead-lettered with the reason; transient: retried), so nothing is ever filtered
+   * out unseen.
+   */
+  identify?: {
+    lacks(headers: IHeaders): boolean;
+    learn(message: KafkaMessage): Promise<IHeaders>;
+  };
   decode(message: KafkaMessage, topic: string): Promise<E>;
   /** Applies a batch idempotently; must be durable when it resolves. */
   handle(batch: readonly Received<E>[]): Promise<HandleOutcome | void>;
@@ -338,13 +351,23 @@ function createGroupRunner<E>(
       state.lastProgressAt = Date.now();
     };
 
+    const identify = definition.identify;
     try {
       for (const message of batch.messages) {
         if (stopping()) throw new StopRequested();
-        if (
-          !meantForThisGroup(message.headers) ||
-          (definition.accepts && !definition.accepts(message.headers ?? {}))
-        ) {
+        // Another group's replay is skipped before anything else: that group alone applies it.
+        let headers = message.headers ?? {};
+        if (meantForThisGroup(headers) && identify?.lacks(headers)) {
+          const learned = await withRetry(() => identify.learn(message));
+          if (!learned.ok) {
+            await flush();
+            await sendToDeadLetters(message, learned.error, learned.attempts);
+            resolveOffset(message.offset);
+            continue;
+          }
+          headers = { ...headers, ...learned.value };
+        }
+        if (!meantForThisGroup(headers) || (definition.accepts && !definition.accepts(headers))) {
           observer.filtered(topic);
           runEnd = message.offset;
           continue;

@@ -5,7 +5,7 @@
  * with the same code.
  */
 import type Router from '@koa/router';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Collection, Db } from 'mongodb';
 import type { Registry } from 'prom-client';
 import type { EventType } from '@contracts/generated';
@@ -13,7 +13,7 @@ import type { TopicName } from '@contracts/topics';
 import { randomUUID } from 'node:crypto';
 import type { AggregateStore } from './aggregate-store';
 import type { Refusal } from './decider';
-import { ProblemError, validationProblem } from './errors';
+import { classify, errorCodes, permanent, PlatformError, ProblemError, validationProblem } from './errors';
 import { compilePolicy } from './filter-policy';
 import {
   createConsumerRunner,
@@ -72,7 +72,8 @@ export interface EventConsumerDefinition {
 }
 
 /**
- * A consumer of contract events: filter on the `event-type` header, decode with the process's
+ * A consumer of contract events: filter on the `event-type` header (or, for a record without
+ * it, on the type its schema id names), decode with the process's
  * serde, apply one event at a time in partition order (each through an aggregate store, which
  * deduplicates by event id), and count duplicates.
  */
@@ -87,6 +88,13 @@ export function createEventConsumer(
       group,
       topics: definition.topics.map(services.topic),
       accepts: compilePolicy({ [eventHeaders.type]: [...definition.eventTypes] }),
+      // Our headers are an optimisation, not part of the contract: a record another Confluent
+      // client wrote without them is typed by its schema id (the serde's cached lookup, no
+      // decode) and judged by the same policy.
+      identify: {
+        lacks: (headers) => headers[eventHeaders.type] === undefined,
+        learn: async (message) => ({ [eventHeaders.type]: await eventTypeOfValue(services.serde, message) }),
+      },
       decode: (message) => {
         if (message.value === null) throw new Error('a record without a value');
         return services.serde.decode(message.value);
@@ -109,6 +117,31 @@ export function createEventConsumer(
       log,
     },
   );
+}
+
+/**
+ * The event type of a record without an `event-type` header, from its schema id. A value that
+ * names no event (empty, not the Confluent wire format, a schema id the registry does not know,
+ * a schema that is not one of ours) is a permanent failure whose message says the header was
+ * missing too, so the dead letter tells why the record could not even be filtered.
+ */
+async function eventTypeOfValue(serde: Serde, message: KafkaMessage): Promise<EventType> {
+  try {
+    if (message.value === null) throw permanent(errorCodes.UNDECODABLE, 'a record without a value');
+    return await serde.eventTypeOf(message.value);
+  } catch (error) {
+    const failure = classify(error);
+    if (failure.category === 'transient') throw failure;
+    throw new PlatformError(
+      `no ${eventHeaders.type} header, and the value names no event: ${failure.message}`,
+      {
+        code: failure.code,
+        category: failure.category,
+        cause: failure,
+        details: failure.details,
+      },
+    );
+  }
 }
 
 /** A decider's refusal as the HTTP answer: 404 for NOT_FOUND, 409 with the reason for CONFLICT. */
@@ -169,6 +202,7 @@ export async function applyEvent<S, I, F>(
 ): Promise<EventOutcome> {
   const execution = await store.execute(aggregateId, input, {
     causeId: event.metadata.eventId,
+    causationId: event.metadata.eventId,
     correlationId: event.metadata.correlationId,
     now: services.now(),
   });

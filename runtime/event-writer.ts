@@ -33,8 +33,19 @@ export function derivedUuid(name: string): string {
 }
 
 export interface Causation {
-  /** Id of what caused the events: an event consumed, or a command's id. */
+  /**
+   * Id of what caused the events: an event consumed, or a command's id (`place:<Idempotency-Key>`,
+   * `auto:pick:<fulfilment>`). Any string: it names the events (their ids are derived from it) and
+   * is the aggregate's dedup key, and never goes into the envelope as it is.
+   */
   readonly causeId: string;
+  /**
+   * The envelope's `causationId`: the `eventId` of the event consumed, or null when a command
+   * caused the events (a person's HTTP request, or auto-advance and sweeps acting as one). The
+   * schema declares it a UUID, and strict readers (fastavro, Java) refuse anything else, so a
+   * command's id never goes here: events of one command are linked by `correlationId`.
+   */
+  readonly causationId: string | null;
   /** The order the events belong to (every event of one order shares it). */
   readonly correlationId: string;
   readonly now: Date;
@@ -55,7 +66,7 @@ export function createEventWriter(
 ): EventWriter {
   return {
     producer,
-    outgoing(publications, { causeId, correlationId, now, scope = '' }) {
+    outgoing(publications, { causeId, causationId, correlationId, now, scope = '' }) {
       return publications.map((publication, index) => {
         const { type, version } = publication;
         const metadata: EventMetadata = {
@@ -63,7 +74,7 @@ export function createEventWriter(
           eventType: type,
           occurredAt: now,
           correlationId,
-          causationId: causeId,
+          causationId,
           producer,
           schemaVersion: version,
         };

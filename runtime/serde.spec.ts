@@ -234,6 +234,41 @@ describe('Serde', () => {
     expect(failure.code).toBe(errorCodes.UNDECODABLE);
   });
 
+  it('names the event type of a value by its schema id alone, with one registry lookup', async () => {
+    const { writer, reader, operations } = await setup();
+    const bytes = writer.encode('OrderCancelled', 1, {
+      metadata: metadata('OrderCancelled', 1),
+      data: cancelled,
+    });
+    // Only the 5-byte header is read: a body that would not decode still has a type.
+    const headerOnly = bytes.subarray(0, 5);
+    expect(await reader.eventTypeOf(headerOnly)).toBe('OrderCancelled');
+    expect(await reader.eventTypeOf(bytes)).toBe('OrderCancelled');
+    await reader.decode(bytes);
+    expect(operations).toEqual(['get_schema_by_id']);
+  });
+
+  it.each([
+    ['a value that is not the wire format', Buffer.from('{"orderId":1}'), errorCodes.WRONG_MAGIC_BYTE],
+    ['a header cut short', Buffer.from([0, 0, 1]), errorCodes.UNDECODABLE],
+    ['an id nobody registered', wireHeader(4242), errorCodes.UNKNOWN_SCHEMA_ID],
+  ])('refuses to name the type of %s, permanently', async (_, bytes, code) => {
+    const { reader } = await setup();
+    const failure = await failureOf(reader.eventTypeOf(bytes));
+    expect([failure.code, failure.category]).toEqual([code, 'permanent']);
+  });
+
+  it('refuses to write an envelope whose UUID fields hold anything else', async () => {
+    const { writer } = await setup();
+    for (const bad of [{ causationId: 'place:idem-key-0001' }, { eventId: 'auto:deliver:ORD-1' }])
+      expect(() =>
+        writer.encode('OrderCancelled', 1, {
+          metadata: { ...metadata('OrderCancelled', 1), ...bad },
+          data: cancelled,
+        }),
+      ).toThrow(expect.objectContaining({ code: errorCodes.INVALID_CONTENT }));
+  });
+
   it('refuses to encode content that does not fit the schema, or an unregistered version', async () => {
     const { writer } = await setup();
     expect(() =>

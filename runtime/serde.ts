@@ -90,6 +90,8 @@ export function readWireFrame(buffer: Buffer): WireFrame {
 /** The registry operations, the `operation` label of the request counter. */
 export type RegistryOperation =
   | 'set_compatibility'
+  | 'get_compatibility'
+  | 'list_versions'
   | 'register'
   | 'get_schema_by_id'
   | 'delete_subject'
@@ -148,6 +150,46 @@ export class RegistryClient {
     await this.call('set_compatibility', 'PUT', `/config/${encodeURIComponent(subject)}`, {
       compatibility: level,
     });
+  }
+
+  /**
+   * The compatibility level in force for a subject: `GET /config/{subject}`, and the registry's
+   * global one (`GET /config`) when that is 404 (Confluent's answer for a subject without a level
+   * of its own, and everyone's for an unknown subject; `own` is then false). Apicurio's ccompat
+   * API answers a registered subject without a level of its own with the global level instead,
+   * so there `own` can be true for an inherited level: the level itself is right either way.
+   */
+  async compatibilityOf(subject: string): Promise<{ level: string; own: boolean }> {
+    const levelIn = (answer: unknown): string => {
+      const level = fieldOf(answer, 'compatibilityLevel') ?? fieldOf(answer, 'compatibility');
+      if (typeof level !== 'string')
+        throw permanent(errorCodes.UNEXPECTED, `registry answered a configuration without a level`);
+      return level;
+    };
+    const own = await this.call(
+      'get_compatibility',
+      'GET',
+      `/config/${encodeURIComponent(subject)}`,
+      undefined,
+      (status) => (status === 404 ? null : undefined),
+    );
+    if (own !== undefined) return { level: levelIn(own), own: true };
+    return { level: levelIn(await this.call('get_compatibility', 'GET', '/config')), own: false };
+  }
+
+  /** `GET /subjects/{subject}/versions`: the version numbers registered; none for an unknown subject. */
+  async subjectVersions(subject: string): Promise<number[]> {
+    const answer = await this.call(
+      'list_versions',
+      'GET',
+      `/subjects/${encodeURIComponent(subject)}/versions`,
+      undefined,
+      (status) => (status === 404 ? null : undefined),
+    );
+    if (answer === undefined) return [];
+    if (!Array.isArray(answer) || !answer.every((v) => typeof v === 'number'))
+      throw permanent(errorCodes.UNEXPECTED, `registry answered the versions of ${subject} with no list`);
+    return answer;
   }
 
   /** `POST /subjects/{subject}/versions`; the same content under the same subject gets the same id. */
@@ -334,7 +376,7 @@ export async function registerSchemas(
     const first = versions[0];
     if (first === undefined) throw new Error(`no schema for event type ${type}`);
     const subject = subjectName(topicOf(type), first.fullName);
-    await client.setCompatibility(subject, 'FULL_TRANSITIVE');
+    await client.setCompatibility(subject, expectedCompatibility);
     for (const schema of versions) {
       const id = await client.register(subject, schema.schema);
       registered.push({ type, version: schema.version, subject, id });
@@ -374,6 +416,64 @@ export async function checkAgainstRegistry(
     }
   }
   return verdicts;
+}
+
+/** The level `registerSchemas` sets on every subject, and the one `inspectRegistry` expects. */
+export const expectedCompatibility: CompatibilityLevel = 'FULL_TRANSITIVE';
+
+/** What the registry in use says about one subject the platform expects. */
+export interface SubjectReport {
+  readonly subject: string;
+  readonly type: EventType;
+  /** The level in force: the subject's own, or the registry's global one when `ownLevel` is false. */
+  readonly level: string;
+  readonly ownLevel: boolean;
+  /** Version numbers registered under the subject; empty when nobody registered it yet. */
+  readonly registered: readonly number[];
+  /** Local schema versions of the event, each with the registry's verdict on it. */
+  readonly versions: readonly { readonly version: number; readonly compatible: boolean }[];
+  /** What is wrong, for people; empty when nothing is. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * The registry in use, checked: for every subject the platform expects (one per event type,
+ * TopicRecordNameStrategy), the compatibility level in force, which versions are registered,
+ * and whether every local version would be accepted. A registered subject below
+ * FULL_TRANSITIVE is a problem (the registry would let a breaking version in); so is a refused
+ * version. A subject nobody registered yet is not: the platform registers it at start, with
+ * the right level.
+ */
+export async function inspectRegistry(
+  client: RegistryClient,
+  options: RegistrationOptions,
+): Promise<SubjectReport[]> {
+  const topicOf = options.topicOf ?? ((type: EventType) => placementOf(type).topic);
+  const schemas = options.schemas ?? eventSchemas;
+  const reports: SubjectReport[] = [];
+  for (const type of new Set(options.types)) {
+    const local = versionsOf(type, schemas);
+    const first = local[0];
+    if (first === undefined) throw new Error(`no schema for event type ${type}`);
+    const subject = subjectName(topicOf(type), first.fullName);
+    const registered = await client.subjectVersions(subject);
+    const { level, own } = await client.compatibilityOf(subject);
+    const versions = [];
+    for (const schema of local)
+      versions.push({
+        version: schema.version,
+        compatible: await client.isCompatible(subject, schema.schema),
+      });
+    const problems: string[] = [];
+    if (registered.length > 0 && level !== expectedCompatibility)
+      problems.push(
+        `compatibility level is ${level}${own ? '' : ' (the global default)'}, expected ${expectedCompatibility}`,
+      );
+    for (const { version, compatible } of versions)
+      if (!compatible) problems.push(`v${version} would be refused`);
+    reports.push({ subject, type, level, ownLevel: own, registered, versions, problems });
+  }
+  return reports;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -551,6 +651,19 @@ export class Serde {
       metadata: value.metadata,
       data: value.data,
     } as DecodedEvent;
+  }
+
+  /**
+   * The event type of a record value, from its writer schema id alone: the body is not decoded.
+   * The same cached lookup as `decode` (the registry is asked once per writer id, and `decode`
+   * of the record afterwards costs no request), so a consumer can apply its filter policy to a
+   * record written without our headers by any Confluent client. Rejects like `decode`:
+   * WRONG_MAGIC_BYTE, UNDECODABLE (empty or short value, a schema that is not one of our
+   * events), UNKNOWN_SCHEMA_ID, or transient REGISTRY_UNAVAILABLE.
+   */
+  async eventTypeOf(buffer: Buffer): Promise<EventType> {
+    const { schemaId } = readWireFrame(buffer);
+    return (this.readings.get(schemaId) ?? (await this.readingFor(schemaId))).type;
   }
 
   /** Fetches (once) and prepares the reading of a writer schema id, e.g. ahead of a replay. */

@@ -139,6 +139,8 @@ export function createDeliveryRouter(options: DeliveryApiOptions): Router {
     const fulfilmentId = fulfilmentOf(shipmentId);
     const execution = await store.execute(fulfilmentId, input, {
       causeId,
+      // A person's command: no event caused it.
+      causationId: null,
       correlationId: fulfilmentId,
       now: now(),
     });

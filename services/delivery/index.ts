@@ -146,6 +146,8 @@ export async function createDeliveryContext(
     for (const { step, fulfilmentId, input } of steps) {
       const execution = await store.execute(fulfilmentId, input, {
         causeId: `auto:${step}:${fulfilmentId}`,
+        // Auto-advance acts as the courier would: a command, not caused by an event.
+        causationId: null,
         correlationId: fulfilmentId,
         now: services.now(),
       });

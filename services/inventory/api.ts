@@ -73,7 +73,7 @@ export function createInventoryRouter(options: InventoryApiOptions): Router {
     const received = await stock.execute(
       sku,
       { kind: 'Receive', sku, quantity: body.quantity, supplierReference: body.supplierReference },
-      { causeId: commandCauseId(ctx, `receipt:${sku}`), correlationId: sku, now: now() },
+      { causeId: commandCauseId(ctx, `receipt:${sku}`), causationId: null, correlationId: sku, now: now() },
     );
     if (received.kind === 'refused') throw refusalProblem(received, 'SKU');
     const reserved = await options.afterReceipt();
@@ -87,7 +87,7 @@ export function createInventoryRouter(options: InventoryApiOptions): Router {
     const counted = await stock.execute(
       sku,
       { kind: 'Count', sku, onHand: body.onHand },
-      { causeId: commandCauseId(ctx, `count:${sku}`), correlationId: sku, now: now() },
+      { causeId: commandCauseId(ctx, `count:${sku}`), causationId: null, correlationId: sku, now: now() },
     );
     if (counted.kind === 'refused') throw refusalProblem(counted, 'SKU');
     ctx.body = await levelOf(sku);

@@ -53,13 +53,28 @@ export async function createInventoryContext(
 
   /** Hold, Release and Ship are idempotent per fulfilment: each call is its own cause. */
   const onStock = (input: StockInput, correlationId: string) =>
-    stock.execute(input.sku, input, { causeId: randomUUID(), correlationId, now: services.now() });
+    stock.execute(input.sku, input, {
+      causeId: randomUUID(),
+      causationId: null,
+      correlationId,
+      now: services.now(),
+    });
+  /**
+   * `causationId` is the event that set this step going (a request, a cancellation, a
+   * dispatch), or null for a step of a sweep or of a receipt (no event caused it).
+   */
   const onReservation = (
     fulfilmentId: string,
     input: Parameters<typeof reservations.execute>[1],
+    causationId: string | null,
     causeId: string = randomUUID(),
   ) =>
-    reservations.execute(fulfilmentId, input, { causeId, correlationId: fulfilmentId, now: services.now() });
+    reservations.execute(fulfilmentId, input, {
+      causeId,
+      causationId,
+      correlationId: fulfilmentId,
+      now: services.now(),
+    });
 
   async function followUp(fulfilmentId: string): Promise<void> {
     const reservation = (await reservations.load(fulfilmentId))?.state;
@@ -67,12 +82,15 @@ export async function createInventoryContext(
   }
 
   /** One try to reserve a waiting fulfilment, all lines or none (protocol steps 2-3). */
-  async function attempt(fulfilmentId: string): Promise<'reserved' | 'short' | 'skipped'> {
+  async function attempt(
+    fulfilmentId: string,
+    causationId: string | null = null,
+  ): Promise<'reserved' | 'short' | 'skipped'> {
     const attemptId = randomUUID();
     const lease = await leases.execute(
       fulfilmentId,
       { kind: 'Begin', attemptId, ttlMs: attemptLeaseMs },
-      { causeId: attemptId, correlationId: fulfilmentId, now: services.now() },
+      { causeId: attemptId, causationId, correlationId: fulfilmentId, now: services.now() },
     );
     if (lease.kind === 'refused') return 'skipped';
     try {
@@ -83,7 +101,7 @@ export async function createInventoryContext(
       for (const line of lines) stocks[line.sku] = (await stock.load(line.sku))?.state;
       const lacking = shortagesOf(lines, stocks, fulfilmentId);
       if (lacking.length > 0) {
-        await onReservation(fulfilmentId, { kind: 'Short', fulfilmentId, shortages: lacking });
+        await onReservation(fulfilmentId, { kind: 'Short', fulfilmentId, shortages: lacking }, causationId);
         return 'short';
       }
       let refusal: Shortage | undefined;
@@ -99,19 +117,19 @@ export async function createInventoryContext(
         break;
       }
       if (refusal === undefined) {
-        await onReservation(fulfilmentId, { kind: 'AllHeld', fulfilmentId });
+        await onReservation(fulfilmentId, { kind: 'AllHeld', fulfilmentId }, causationId);
         // Cancelled meanwhile? Then the follow-up releases what this attempt took.
         await followUp(fulfilmentId);
         return 'reserved';
       }
       for (const { sku } of lines) await onStock({ kind: 'Release', sku, fulfilmentId }, fulfilmentId);
-      await onReservation(fulfilmentId, { kind: 'Short', fulfilmentId, shortages: [refusal] });
+      await onReservation(fulfilmentId, { kind: 'Short', fulfilmentId, shortages: [refusal] }, causationId);
       return 'short';
     } finally {
       await leases.execute(
         fulfilmentId,
         { kind: 'End', attemptId },
-        { causeId: `end:${attemptId}`, correlationId: fulfilmentId, now: services.now() },
+        { causeId: `end:${attemptId}`, causationId, correlationId: fulfilmentId, now: services.now() },
       );
     }
   }
@@ -142,22 +160,33 @@ export async function createInventoryContext(
             fulfilmentId,
             { kind: 'Request', fulfilmentId, lines, requestedAt },
             causeId,
+            causeId,
           );
           // Whatever the outcome (new, known, duplicate): a waiting reservation gets an attempt.
-          await attempt(fulfilmentId);
+          await attempt(fulfilmentId, causeId);
           await followUp(fulfilmentId);
           return recorded.kind === 'duplicate' ? 'duplicate' : 'applied';
         }
         case 'FulfilmentCancelled': {
           const { fulfilmentId } = event.data;
-          const cancelled = await onReservation(fulfilmentId, { kind: 'Cancel', fulfilmentId }, causeId);
+          const cancelled = await onReservation(
+            fulfilmentId,
+            { kind: 'Cancel', fulfilmentId },
+            causeId,
+            causeId,
+          );
           await followUp(fulfilmentId);
           if (cancelled.kind === 'changed') await retryWaiting();
           return cancelled.kind === 'duplicate' ? 'duplicate' : 'applied';
         }
         case 'ShipmentDispatched': {
           const { fulfilmentId } = event.data;
-          const shipped = await onReservation(fulfilmentId, { kind: 'Shipped', fulfilmentId }, causeId);
+          const shipped = await onReservation(
+            fulfilmentId,
+            { kind: 'Shipped', fulfilmentId },
+            causeId,
+            causeId,
+          );
           await followUp(fulfilmentId);
           return shipped.kind === 'duplicate' ? 'duplicate' : 'applied';
         }

@@ -172,7 +172,7 @@ export function createOrderRouter(options: OrderApiOptions): Router {
     const execution = await store.execute(
       record.orderId,
       { kind: 'Place', order: record.command, eventVersion: options.orderPlacedVersion },
-      { causeId: `place:${idempotencyKey}`, correlationId: record.orderId, now: at },
+      { causeId: `place:${idempotencyKey}`, causationId: null, correlationId: record.orderId, now: at },
     );
     const problem = problemOf(execution);
     if (problem) throw problem;
@@ -211,7 +211,12 @@ export function createOrderRouter(options: OrderApiOptions): Router {
     causeId: string,
   ) {
     const orderId = ctx.params.id ?? '';
-    const execution = await store.execute(orderId, input, { causeId, correlationId: orderId, now: now() });
+    const execution = await store.execute(orderId, input, {
+      causeId,
+      causationId: null,
+      correlationId: orderId,
+      now: now(),
+    });
     const problem = problemOf(execution);
     if (problem) throw problem;
     const loaded = await current(orderId);

@@ -40,7 +40,12 @@ export async function createOrderContext(
       const execution = await store.execute(
         orderId,
         { kind: 'ApplyStatus', status, reason },
-        { causeId: event.metadata.eventId, correlationId: orderId, now: services.now() },
+        {
+          causeId: event.metadata.eventId,
+          causationId: event.metadata.eventId,
+          correlationId: orderId,
+          now: services.now(),
+        },
       );
       if (execution.kind === 'changed') changes.emit(orderId);
       if (execution.kind === 'refused') {

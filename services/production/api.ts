@@ -110,6 +110,8 @@ export function createProductionRouter(options: ProductionApiOptions): Router {
     const fulfilmentId = fulfilmentIdOf(taskId);
     const execution = await store.execute(fulfilmentId, input, {
       causeId,
+      // A person's command: no event caused it.
+      causationId: null,
       correlationId: fulfilmentId,
       now: now(),
     });

@@ -130,6 +130,8 @@ export async function createProductionContext(
             : { kind: 'CompleteCooking' };
         const execution = await store.execute(fulfilmentId, input, {
           causeId: `auto:${step}:${fulfilmentId}`,
+          // Auto-advance acts as the cook would: a command, not caused by an event.
+          causationId: null,
           correlationId: fulfilmentId,
           now,
         });

@@ -61,6 +61,8 @@ export function createWarehouseRouter(options: WarehouseApiOptions): Router {
     const fulfilmentId = fulfilmentIdOf(taskId);
     const execution = await store.execute(fulfilmentId, input, {
       causeId,
+      // A person's command: no event caused it.
+      causationId: null,
       correlationId: fulfilmentId,
       now: now(),
     });

@@ -132,6 +132,8 @@ async function advance(
     // One cause per task and step: a step repeated (here or by another instance) is a duplicate.
     const execution = await store.execute(fulfilmentId, input, {
       causeId: `auto:${input.kind.toLowerCase()}:${fulfilmentId}`,
+      // Auto-advance acts as the picker would: a command, not caused by an event.
+      causationId: null,
       correlationId: fulfilmentId,
       now,
     });

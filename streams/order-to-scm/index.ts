@@ -156,7 +156,12 @@ export async function createOrderScmAdapter(
         const execution = await fulfilments.execute(
           orderId,
           { translation, publication: withoutEnvelope(translation.event) },
-          { causeId: event.metadata.eventId, correlationId: orderId, now },
+          {
+            causeId: event.metadata.eventId,
+            causationId: event.metadata.eventId,
+            correlationId: orderId,
+            now,
+          },
         );
         return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
       }
@@ -170,7 +175,12 @@ export async function createOrderScmAdapter(
       await fulfilments.execute(
         orderId,
         { translation, publication: withoutEnvelope(rejected) },
-        { causeId: `rejected:${event.metadata.eventId}`, correlationId: orderId, now },
+        {
+          causeId: `rejected:${event.metadata.eventId}`,
+          causationId: event.metadata.eventId,
+          correlationId: orderId,
+          now,
+        },
       );
       log.warn('order rejected', {
         orderId,
@@ -195,6 +205,7 @@ export async function createOrderScmAdapter(
     const update = parseMappingUpdate(await readJsonBody(ctx, config.bodyLimitBytes));
     const execution = await mappings.execute(mappingId, update, {
       causeId: `mapping:${randomUUID()}`,
+      causationId: null,
       correlationId: mappingId,
       now: services.now(),
     });

@@ -77,7 +77,12 @@ export async function createScmOrderAdapter(services: PlatformServices): Promise
       const execution = await store.execute(
         orderId,
         { type: 'StatusWritten', event: translation.event },
-        { causeId: event.metadata.eventId, correlationId: orderId, now: services.now() },
+        {
+          causeId: event.metadata.eventId,
+          causationId: event.metadata.eventId,
+          correlationId: orderId,
+          now: services.now(),
+        },
       );
       return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
     },

@@ -55,7 +55,7 @@ it('racing writers on several connections hand out exactly the units there are',
       stores[i % stores.length]!.execute(
         'sku',
         { kind: 'Take' },
-        { causeId: `take-${i}`, correlationId: 'sku', now },
+        { causeId: `take-${i}`, causationId: null, correlationId: 'sku', now },
       ),
     ),
   );
@@ -84,7 +84,11 @@ it('a cause applied before is a duplicate, even when it races with itself', asyn
   const now = new Date();
   const same = await Promise.all(
     Array.from({ length: 8 }, () =>
-      store.execute(id, { kind: 'Take' }, { causeId: 'redelivered', correlationId: id, now }),
+      store.execute(
+        id,
+        { kind: 'Take' },
+        { causeId: 'redelivered', causationId: null, correlationId: id, now },
+      ),
     ),
   );
   expect(same.filter((outcome) => outcome.kind === 'changed')).toHaveLength(1);
@@ -108,7 +112,7 @@ it('lists only the latest version of each aggregate, however long its history', 
       await store.execute(
         `a-${aggregate}`,
         { kind: 'Take' },
-        { causeId: `t-${aggregate}-${take}`, correlationId: 'x', now },
+        { causeId: `t-${aggregate}-${take}`, causationId: null, correlationId: 'x', now },
       );
   }
   const listed = await store.list({}, { limit: 12 });
