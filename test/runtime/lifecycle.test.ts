@@ -4,6 +4,7 @@
  * restart every event has been applied exactly once.
  */
 import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import type { AggregateDocument } from '@runtime/idempotent-store';
@@ -93,15 +94,17 @@ describe('consumer process lifecycle', () => {
     const atStop = await total();
     expect(atStop).toBeLessThan(produced);
 
-    const second = startWorker(39180);
+    // A port the system just handed out: a fixed one may be taken by any client's socket.
+    const port = await freePort();
+    const second = startWorker(port);
     await waitFor('every event applied', async () => (await total()) === produced, { timeoutMs: 90_000 });
     expect([...(await counts()).values()]).toEqual(keys.map(() => 40));
     // The process says so itself: ready (joined), and its metrics count what it applied.
     await waitFor(
       'the restarted process to be ready',
-      async () => (await fetch('http://127.0.0.1:39180/ready')).ok,
+      async () => (await fetch(`http://127.0.0.1:${port}/ready`)).ok,
     );
-    const metrics = await (await fetch('http://127.0.0.1:39180/metrics')).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const processed = new RegExp(
       `scm_messages_processed_total\\{group="${group}",topic="${topic}"\\} (\\d+)`,
     ).exec(metrics);
@@ -127,3 +130,15 @@ describe('consumer process lifecycle', () => {
     expect((await exitOf(survivor)).code).toBe(0);
   });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
