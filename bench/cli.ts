@@ -71,8 +71,8 @@ const profiles = {
     b2: { documents: 100, documentBytes: 1_200, batchSize: 50 },
     adapter: { orders: 100, capMs: 60_000 },
     stateWriter: { fulfilments: 100, capMs: 60_000 },
-    pipeline: { saturationOrders: 10, capMs: 90_000, loadSeconds: 20, loadCapMs: 60_000 },
-    history: { sizes: [0, 200], seedBudgetMs: 20_000, idleSeconds: 10, burst: 5, capMs: 45_000 },
+    pipeline: { saturationOrders: 10, capMs: 90_000, loadSeconds: 15, loadCapMs: 45_000 },
+    history: { sizes: [0, 200], seedBudgetMs: 20_000, idleSeconds: 10, burst: 5, capMs: 30_000 },
   },
   full: {
     runs: 3,
@@ -82,8 +82,8 @@ const profiles = {
     b2: { documents: 600, documentBytes: 1_200, batchSize: 50 },
     adapter: { orders: 400, capMs: 180_000 },
     stateWriter: { fulfilments: 400, capMs: 180_000 },
-    pipeline: { saturationOrders: 30, capMs: 240_000, loadSeconds: 60, loadCapMs: 150_000 },
-    history: { sizes: [0, 10_000, 50_000], seedBudgetMs: 120_000, idleSeconds: 30, burst: 10, capMs: 90_000 },
+    pipeline: { saturationOrders: 30, capMs: 240_000, loadSeconds: 60, loadCapMs: 120_000 },
+    history: { sizes: [0, 10_000, 50_000], seedBudgetMs: 90_000, idleSeconds: 30, burst: 10, capMs: 60_000 },
   },
 } as const;
 type Profile = (typeof profiles)[keyof typeof profiles];
