@@ -38,6 +38,7 @@ import {
   type PlaceOrders,
   type StageResult,
 } from './lanes';
+import { isAlive, residentMiB } from './probes';
 import { createProgress } from './progress';
 import { median } from './stats';
 import { report, type BenchResults } from './report';
@@ -185,7 +186,17 @@ async function main(): Promise<void> {
   const endpoints = await resolveEndpoints((line) => progress.say(line), environment);
   const stack = readStackConfig(environment);
   const usesStack = !environment.KAFKA_BROKERS;
-  const storePid = usesStack ? readPid({ logs: '', run: path.join(stack.dir, 'run') }, 'mongo') : undefined;
+  const stackPids = new Map(
+    usesStack
+      ? (['kafka', 'registry', 'mongo'] as const).flatMap((name) => {
+          const pid = readPid({ logs: '', run: path.join(stack.dir, 'run') }, name);
+          return pid === undefined ? [] : [[name, pid] as const];
+        })
+      : [],
+  );
+  const storePid = stackPids.get('mongo');
+  // Resident memory of the stack's processes at the start and the end of the whole run.
+  const rssAtStart = new Map([...stackPids].map(([name, pid]) => [name, residentMiB(pid)]));
   const kafka = new Kafka({ clientId: 'bench', brokers: endpoints.kafkaBrokers, logLevel: logLevel.NOTHING });
   const mongo = await new MongoClient(endpoints.mongoUrl).connect();
   const serde = new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) });
@@ -215,6 +226,7 @@ async function main(): Promise<void> {
     endpoints: usesStack ? 'native stack' : 'configured endpoints',
     baselines: {},
     lanes: {},
+    stackRssMiB: [],
     seconds: 0,
   };
 
@@ -328,6 +340,9 @@ async function main(): Promise<void> {
   }
 
   results.seconds = (Date.now() - startedAt) / 1000;
+  results.stackRssMiB = [...stackPids]
+    .filter(([, pid]) => isAlive(pid))
+    .map(([name, pid]) => ({ name, start: rssAtStart.get(name) ?? Number.NaN, end: residentMiB(pid) }));
   const markdown = report(results);
   process.stdout.write(`${markdown}\n`);
   const resultsDir = values['results-dir'];

@@ -43,6 +43,8 @@ export interface BenchResults {
       }[];
     };
   };
+  /** Resident memory of the stack's processes (broker, registry, store) at the run's start and end. */
+  stackRssMiB: { name: string; start: number; end: number }[];
   seconds: number;
 }
 
@@ -295,5 +297,16 @@ export function report(results: BenchResults): string {
       '',
     );
   }
+  if (results.stackRssMiB.length > 0)
+    lines.push(
+      '### Resident memory of the stack, start → end of the run',
+      '',
+      '| process | RSS |',
+      '|---|--:|',
+      ...results.stackRssMiB.map(({ name, start, end }) => `| ${name} | ${n(start)} → ${n(end)} MiB |`),
+      '',
+      'The platform process of each lane is in its own table (platform RSS).',
+      '',
+    );
   return lines.join('\n');
 }
