@@ -84,7 +84,7 @@ const profiles = {
     adapter: { orders: 400, capMs: 180_000 },
     stateWriter: { fulfilments: 400, capMs: 180_000 },
     pipeline: { saturationOrders: 30, capMs: 240_000, loadSeconds: 60, loadCapMs: 120_000 },
-    history: { sizes: [0, 10_000, 50_000], seedBudgetMs: 90_000, idleSeconds: 30, burst: 10, capMs: 60_000 },
+    history: { sizes: [0, 10_000, 50_000], seedBudgetMs: 60_000, idleSeconds: 30, burst: 10, capMs: 60_000 },
   },
 } as const;
 type Profile = (typeof profiles)[keyof typeof profiles];
