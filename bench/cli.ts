@@ -220,7 +220,7 @@ async function main(): Promise<void> {
     versions: {
       kafka: stack.kafka.version,
       registry: usesStack ? `Apicurio Registry ${stack.registry.version}` : 'configured',
-      store: usesStack ? `FerretDB ${stack.mongo.ferretdbVersion} (SQLite)` : 'configured',
+      store: usesStack ? 'nx-27017 0.8.1 (SQLite)' : 'configured',
       kafkajs: '2.2.4',
     },
     endpoints: usesStack ? 'native stack' : 'configured endpoints',
@@ -395,7 +395,7 @@ async function historyLanes(
   const source = env.mongo.db(template.database);
   const orderIds = (
     await source
-      .collection<{ _id: string }>('order.idempotency_keys')
+      .collection<{ _id: string }>('order_idempotency_keys')
       .find({}, { projection: { orderId: 1 } })
       .limit(20)
       .toArray()

@@ -21,17 +21,30 @@ export interface PythonEnv {
 
 const minimum = { major: 3, minor: 9 };
 
+/** Where the environment for these requirements lives, and whether it is complete. */
+export function pythonEnvOf(
+  config: Pick<StackConfig, 'installDir'>,
+  name: string,
+  requirementsFile: string,
+): PythonEnv & { readonly installed: boolean } {
+  const requirements = fs.readFileSync(requirementsFile, 'utf8');
+  const digest = createHash('sha256').update(requirements).digest('hex').slice(0, 12);
+  const dir = path.join(config.installDir, `python-${name}-${digest}`);
+  return {
+    dir,
+    python: path.join(dir, 'bin', 'python'),
+    installed: fs.existsSync(path.join(dir, '.installed')),
+  };
+}
+
 export async function ensurePythonEnv(
   config: Pick<StackConfig, 'dir' | 'installDir'>,
   name: string,
   requirementsFile: string,
 ): Promise<PythonEnv> {
-  const requirements = fs.readFileSync(requirementsFile, 'utf8');
-  const digest = createHash('sha256').update(requirements).digest('hex').slice(0, 12);
-  const dir = path.join(config.installDir, `python-${name}-${digest}`);
-  const python = path.join(dir, 'bin', 'python');
+  const { dir, python, installed } = pythonEnvOf(config, name, requirementsFile);
   const marker = path.join(dir, '.installed');
-  if (fs.existsSync(marker)) return { dir, python };
+  if (installed) return { dir, python };
 
   const base = findPython();
   const logs = path.join(config.dir, 'logs');

@@ -88,7 +88,8 @@ export async function startPlatform(
     }
   });
 
-  let relayKick = (): void => undefined;
+  // The relay needs the contexts' collections, and the contexts need the relay's hand-over.
+  let relayWrite: PlatformServices['relayWrite'] = () => undefined;
   const services: PlatformServices = {
     kafka,
     serde,
@@ -97,7 +98,7 @@ export async function startPlatform(
     metrics,
     metricsRegistry,
     deadLetter: createDeadLetterPublisher(producer, (group) => `${group}.dlq`),
-    kickRelay: () => relayKick(),
+    relayWrite: (write) => relayWrite(write),
     now: () => new Date(),
     topic: (name: TopicName) => namespaced(name),
     group: namespaced,
@@ -117,12 +118,11 @@ export async function startPlatform(
     collections: contexts.flatMap((context) => context.outboxes),
     producer,
     log: log.child({ component: 'outbox-relay' }),
-    pollIntervalMs: 500,
     onPublished: (topic, headers) =>
       metrics.eventsPublished.inc({ topic, event_type: headers[eventHeaders.type] ?? 'unknown' }),
     onPending: (collection, count) => metrics.outboxPending.set({ context: collection }, count),
   });
-  relayKick = () => relay.kick();
+  relayWrite = (write) => relay.enqueue(write);
   relay.start();
   await Promise.all(runners.map((runner) => runner.start()));
   for (const context of contexts) await context.start?.();

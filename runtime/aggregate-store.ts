@@ -1,40 +1,40 @@
 /**
- * Runs a context's decider against the document store: every change appends a new version of the
- * aggregate (`<id>@<version>`), holding the whole state, the ids of the causes applied so far and
- * the events to publish (outbox).
+ * Runs a context's decider against the document store, one document per aggregate (its head):
+ * `_id` is the aggregate's id, and the document holds the latest state, its version, the recent
+ * causes applied (for deduplication) and the events still to publish (the outbox).
  *
- * Why append rather than update one document in place: on FerretDB (SQLite) a conditional update
- * (`{_id, version: n}` or `{available: {$gte: q}}`) is not atomic between connections. Measured
- * here: 40 racing writers with a version filter all saw "modified", and one in ten rounds two of
- * them both won, so a SKU handed out 11 units of 10. A unique key is atomic on every
- * MongoDB-wire store: two writers of version n+1 cannot both insert it, the loser gets E11000,
- * reloads and decides again (optimistic concurrency). The same code is correct on MongoDB.
+ * Every access is by `_id`: a change reads the head, decides in memory, and replaces the head
+ * only if its version is still the one read (`{_id, version}`), a single-document conditional
+ * write that every conformant MongoDB-wire store applies atomically (pinned by
+ * `test/store-conformance.test.ts`). The loser of a race (another instance after a rebalance, an
+ * HTTP command beside a consumer) matches nothing, reloads and decides again: optimistic
+ * concurrency. A new aggregate is an insert, whose unique `_id` plays the same part.
  *
- * Idempotency: the cause of each change (the id of the event consumed, or of the command) is
- * kept in the state's recent history, so a redelivered cause is recognised before deciding, and a
- * racing redelivery loses the insert and is recognised on the reload.
+ * Nothing else is written: no version history, so the collection holds one document per
+ * aggregate whatever its past, and the cost of a change does not grow with it.
  *
- * Older versions stay as the aggregate's history (and hold events the relay has not published
- * yet); reads and lists consider only the latest version of each aggregate.
+ * Idempotency: the cause of each change (the id of the event consumed, or of the command) joins
+ * the head's bounded list of causes in the same write, so a redelivered cause is recognised
+ * before deciding, and a racing redelivery loses the version check and is recognised on reload.
+ *
+ * Outbox: the events a change publishes are written into the same head (so neither exists
+ * without the other) and handed at once, from memory, to the process's relay, which publishes
+ * them and clears them. A crash in between leaves them in the head, flagged `_pending` (an
+ * indexed field), where the relay's recovery finds them without reading anything else.
  */
-import type { Collection, Db, Filter } from 'mongodb';
+import type { Collection, Db, Filter, IndexSpecification } from 'mongodb';
 import { evolveAll, type Decider, type Publication, type Refusal } from './decider';
-import { classify, errorCodes, transient } from './errors';
+import { classify, errorCodes, isDuplicateKey, transient } from './errors';
 import type { EventWriter } from './event-writer';
-import type { Logger } from './log';
-import type { AggregateDocument } from './idempotent-store';
-import { outboxField, outboxOf, type OutgoingEvent } from './outbox';
+import { outboxField, pendingField, storedEvents, type OutboxDocument, type PendingWrite } from './outbox';
 
-export interface VersionDocument<S> extends AggregateDocument {
-  aggregateId: string;
+export interface HeadDocument<S> extends OutboxDocument {
   version: number;
   state: S;
   /** Recent causes applied to this aggregate, newest last (bounded). */
   causes: string[];
-  causeId: string;
+  /** When the latest change was decided. */
   at: Date;
-  /** Set once a later version exists, so lists skip history without reading it. */
-  superseded?: boolean;
 }
 
 export interface Loaded<S> {
@@ -68,14 +68,20 @@ export interface ExecuteOptions {
 }
 
 export interface AggregateStore<S, I, F> {
-  readonly collection: Collection<VersionDocument<S>>;
+  readonly collection: Collection<HeadDocument<S>>;
   /** The same collection, as the outbox relay sees it. */
-  readonly outbox: Collection<AggregateDocument>;
+  readonly outbox: Collection<OutboxDocument>;
   load(id: string): Promise<Loaded<S> | undefined>;
-  /** Decides `input` against the latest state and appends the outcome; retries lost races. */
+  /** Decides `input` against the latest state and writes the outcome; retries lost races. */
   execute(id: string, input: I, options: ExecuteOptions): Promise<Execution<S, F>>;
-  /** Latest states whose document matches `filter` (on `state.*` fields), newest change first. */
-  list(filter: Filter<VersionDocument<S>>, options?: { limit?: number }): Promise<S[]>;
+  /**
+   * States whose head matches `filter` (on `state.*` fields), most recently changed first, or
+   * oldest first with `order: 'oldest'`.
+   */
+  list(
+    filter: Filter<HeadDocument<S>>,
+    options?: { limit?: number; order?: 'newest' | 'oldest' },
+  ): Promise<S[]>;
 }
 
 export interface AggregateStoreOptions<S, I, F> {
@@ -84,36 +90,37 @@ export interface AggregateStoreOptions<S, I, F> {
   name: string;
   decider: Decider<S, I, F>;
   writer: EventWriter;
-  /** Called after a write that added events to the outbox (the relay publishes soon). */
-  onPublished?: (events: readonly OutgoingEvent[]) => void;
+  /** Receives every write that added events, for the relay to publish at once. */
+  onWritten?: (write: PendingWrite) => void;
+  /** Indexes the context's lists need (beyond `_id`, `at` and the outbox flag). */
+  indexes?: readonly IndexSpecification[];
   /** Causes remembered per aggregate for deduplication. */
   historySize?: number;
   /** Lost races retried before giving up with a transient error. */
   attempts?: number;
-  log?: Logger;
 }
-
-const duplicateKey = 11000;
 
 export async function createAggregateStore<S, I, F>(
   options: AggregateStoreOptions<S, I, F>,
 ): Promise<AggregateStore<S, I, F>> {
-  const { db, name, decider, writer, historySize = 200, attempts = 20, log } = options;
-  const collection = db.collection<VersionDocument<S>>(name);
-  await collection.createIndex({ aggregateId: 1, version: -1 });
-  await collection.createIndex({ superseded: 1, at: -1 });
+  const { db, name, decider, writer, historySize = 200, attempts = 20 } = options;
+  const collection = db.collection<HeadDocument<S>>(name);
+  for (const index of [{ at: -1 }, { [pendingField]: 1 }, ...(options.indexes ?? [])])
+    await collection.createIndex(index);
+
+  async function read(id: string): Promise<HeadDocument<S> | null> {
+    return collection.findOne({ _id: id } as Filter<HeadDocument<S>>) as Promise<HeadDocument<S> | null>;
+  }
 
   async function load(id: string): Promise<Loaded<S> | undefined> {
-    const [latest] = await collection.find({ aggregateId: id }).sort({ version: -1 }).limit(1).toArray();
-    return latest === undefined
-      ? undefined
-      : { state: latest.state, version: latest.version, causes: latest.causes };
+    const head = await read(id);
+    return head === null ? undefined : { state: head.state, version: head.version, causes: head.causes };
   }
 
   async function execute(id: string, input: I, execution: ExecuteOptions): Promise<Execution<S, F>> {
     const { causeId, causationId, correlationId, now } = execution;
     for (let attempt = 1; ; attempt += 1) {
-      const current = await load(id);
+      const current = await read(id);
       if (current?.causes.includes(causeId)) return { kind: 'duplicate', state: current.state };
       const decision = decider.decide(input, current?.state, now);
       if (decision.kind === 'refused') return decision;
@@ -130,73 +137,58 @@ export async function createAggregateStore<S, I, F>(
         scope: `${name}/${id}`,
       });
       const version = (current?.version ?? 0) + 1;
-      const document: VersionDocument<S> = {
-        _id: `${id}@${version}`,
-        aggregateId: id,
+      // Events a crashed or slower publisher left in the head stay pending in the next version.
+      const outbox = { ...(current?.[outboxField] ?? {}), ...storedEvents(events, version) };
+      const pending = Object.keys(outbox).length > 0;
+      const head: HeadDocument<S> = {
+        _id: id,
         version,
         state,
         causes: [...(current?.causes ?? []), causeId].slice(-historySize),
-        causeId,
         at: now,
+        ...(pending ? { [outboxField]: outbox, [pendingField]: true } : {}),
       };
-      try {
-        await collection.insertOne(
-          events.length === 0 ? document : { ...document, [outboxField]: outboxOf(events, now.getTime()) },
-        );
-      } catch (error) {
-        if (codeOf(error) !== duplicateKey) throw classify(error);
-        // Another writer appended this version first: decide again on what it wrote.
+      if (!(await written(current, head))) {
+        // Another writer changed this aggregate first: decide again on what it wrote.
         if (attempt >= attempts)
-          throw transient(
-            errorCodes.CONCURRENT_UPDATE,
-            `${name} ${id}: lost ${attempts} races in a row`,
-            error,
-          );
+          throw transient(errorCodes.CONCURRENT_UPDATE, `${name} ${id}: lost ${attempts} races in a row`);
         continue;
       }
-      if (events.length > 0) options.onPublished?.(events);
-      // Housekeeping, not atomic with the insert and need not be: only versions below one that
-      // exists are marked, so a race or a crash can leave one unmarked, never mark a latest one.
-      await collection
-        .updateMany(
-          { aggregateId: id, version: { $lt: version }, superseded: { $ne: true } } as Filter<
-            VersionDocument<S>
-          >,
-          {
-            $set: { superseded: true } as Partial<VersionDocument<S>>,
-          },
-        )
-        .catch((error: unknown) => log?.warn('could not mark superseded versions', { name, id, error }));
+      if (pending) options.onWritten?.({ collection: outboxCollection, id, version, events: outbox });
       return { kind: 'changed', state, version, facts: decision.facts, published };
     }
   }
 
-  async function list(filter: Filter<VersionDocument<S>>, { limit = 100 } = {}): Promise<S[]> {
-    // Candidates may be stale versions; keep those that are their aggregate's latest.
-    const candidates = await collection
-      .find(filter)
-      .sort({ at: -1 })
-      .limit(limit * 4)
-      .toArray();
-    if (candidates.length === 0) return [];
-    const ids = [...new Set(candidates.map((document) => document.aggregateId))];
-    const versions = await collection
-      .find({ aggregateId: { $in: ids } } as Filter<VersionDocument<S>>, {
-        projection: { aggregateId: 1, version: 1 },
-      })
-      .toArray();
-    const latest = new Map<string, number>();
-    for (const { aggregateId, version } of versions)
-      latest.set(aggregateId, Math.max(version, latest.get(aggregateId) ?? 0));
-    return candidates
-      .filter((document) => latest.get(document.aggregateId) === document.version)
-      .slice(0, limit)
-      .map((document) => document.state);
+  /** Writes `head` if `current` is still the latest; false when another writer came first. */
+  async function written(current: HeadDocument<S> | null, head: HeadDocument<S>): Promise<boolean> {
+    try {
+      if (current === null) {
+        await collection.insertOne(head as Parameters<typeof collection.insertOne>[0]);
+        return true;
+      }
+      const result = await collection.replaceOne(
+        { _id: head._id, version: current.version } as Filter<HeadDocument<S>>,
+        head,
+      );
+      return result.matchedCount === 1;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw classify(error);
+    }
   }
 
-  return { collection, outbox: db.collection<AggregateDocument>(name), load, execute, list };
-}
+  async function list(
+    filter: Filter<HeadDocument<S>>,
+    { limit = 100, order = 'newest' }: { limit?: number; order?: 'newest' | 'oldest' } = {},
+  ): Promise<S[]> {
+    const heads = await collection
+      .find(filter, { projection: { state: 1 } })
+      .sort({ at: order === 'newest' ? -1 : 1 })
+      .limit(limit)
+      .toArray();
+    return heads.map((head) => head.state);
+  }
 
-function codeOf(error: unknown): unknown {
-  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+  const outboxCollection = db.collection<OutboxDocument>(name);
+  return { collection, outbox: outboxCollection, load, execute, list };
 }

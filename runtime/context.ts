@@ -23,8 +23,8 @@ import {
 } from './consumer-runner';
 import type { PublishDeadLetter } from './dead-letters';
 import { eventHeaders } from './event-writer';
-import type { AggregateDocument } from './idempotent-store';
 import type { Logger } from './log';
+import type { OutboxDocument, PendingWrite } from './outbox';
 import { meteredObserver } from './metered-observer';
 import type { RuntimeMetrics } from './metrics';
 import type { DecodedEvent, Serde } from './serde';
@@ -37,8 +37,8 @@ export interface PlatformServices {
   readonly metrics: RuntimeMetrics;
   readonly metricsRegistry: Registry;
   readonly deadLetter: PublishDeadLetter;
-  /** Asks the outbox relay to publish soon (after a write that added events). */
-  readonly kickRelay: () => void;
+  /** Hands a write that added events to the process's outbox relay, which publishes it at once. */
+  readonly relayWrite: (write: PendingWrite) => void;
   readonly now: () => Date;
   /** The name of a catalogue topic in this deployment (a namespace prefix isolates tests). */
   readonly topic: (name: TopicName) => string;
@@ -53,7 +53,7 @@ export interface ContextModule {
   readonly routers: readonly Router[];
   readonly runners: readonly ConsumerRunner[];
   /** Collections holding outboxes, drained by the process's relay. */
-  readonly outboxes: readonly Collection<AggregateDocument>[];
+  readonly outboxes: readonly Collection<OutboxDocument>[];
   /** Background work beyond consumers (e.g. auto-advance); started after the consumers. */
   start?(): Promise<void>;
   stop?(): Promise<void>;

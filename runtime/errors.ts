@@ -314,3 +314,11 @@ function originOf(error: unknown): ErrorDetails {
   const name = typeof error === 'object' && error !== null ? nameOf(error) : undefined;
   return { errorClass: name ?? typeof error };
 }
+
+/**
+ * A write refused by a unique index (E11000): the sign that another writer inserted the same key
+ * first, which the stores' unique inserts report atomically.
+ */
+export function isDuplicateKey(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === 11000;
+}

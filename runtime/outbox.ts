@@ -1,20 +1,27 @@
-import { Binary, type Collection, type UpdateFilter } from 'mongodb';
-import type { AggregateDocument } from './idempotent-store';
+import type { Collection, Document, Filter } from 'mongodb';
 import type { IHeaders, Producer } from 'kafkajs';
 import { classify } from './errors';
 import type { Logger } from './log';
 
 /**
- * The transactional outbox, embedded in the aggregate's own document: the state change and
- * the events it causes are written by one single-document update, so neither can exist
- * without the other. A relay publishes pending events with an idempotent producer and only
- * then removes them; a crash in between publishes them again (consumers deduplicate by
- * event id), never loses them.
+ * The transactional outbox, embedded in the aggregate's own document: the state change and the
+ * events it causes are written by one single-document write, so neither can exist without the
+ * other. The relay publishes them with an idempotent producer and only then clears them; a
+ * crash in between publishes them again (consumers deduplicate by event id), never loses them.
  *
- * Pending events live in a map keyed by event id (`_outbox.<eventId>`) rather than an array:
- * FerretDB's `$pull` cannot remove array elements by a condition, while `$unset` of a key
- * works everywhere. Each entry carries its position (write time, index in the write); ties
- * within one millisecond fall back to the map's insertion order, which both stores keep.
+ * Two ways in, one publisher:
+ * - **from memory**: the writer hands each write to the relay as soon as the store acknowledged
+ *   it (`enqueue`), so the normal path reads nothing back;
+ * - **recovery**: events whose publication a crash or a broker outage interrupted stay in their
+ *   document, flagged `_pending: true`; the relay finds them through that field's index, at
+ *   start, after a failure, and on a slow timer (which reads only flagged documents).
+ *
+ * Order: the writes of one aggregate reach the relay in version order (a write is acknowledged
+ * only after the previous version's), and one loop publishes, so per aggregate the events leave
+ * in version order, and per key Kafka keeps it.
+ *
+ * Pending events live in a map keyed by event id (`_outbox.<eventId>`), so one entry can be
+ * cleared with `$unset` on every store.
  */
 export interface OutgoingEvent {
   eventId: string;
@@ -25,186 +32,268 @@ export interface OutgoingEvent {
   headers: Record<string, string>;
 }
 
-interface StoredEvent {
+export interface StoredEvent {
   topic: string;
   key: string;
-  value: Binary;
+  /**
+   * The encoded value, in base64: a BSON binary would be more compact, but the embedded store
+   * cannot replace a document that holds one (see the store conformance test).
+   */
+  value: string;
   headers: Record<string, string>;
-  /** Position: write time, then index within the write. */
-  at: number;
+  /** Position: the aggregate version that wrote it, then its index within that write. */
+  version: number;
   n: number;
 }
 
-export const outboxField = '_outbox';
+/** A document that may hold pending events: any aggregate's head. */
+export interface OutboxDocument extends Document {
+  _id: string;
+  version?: number;
+  _outbox?: Record<string, StoredEvent>;
+  _pending?: boolean;
+}
 
-/** The outbox map (`eventId` -> stored event) of events written together, e.g. in an insert. */
-export function outboxOf(events: readonly OutgoingEvent[], now: number): Record<string, StoredEvent> {
+export const outboxField = '_outbox';
+export const pendingField = '_pending';
+
+/** A write the store acknowledged, with every event its document now holds pending. */
+export interface PendingWrite {
+  readonly collection: Collection<OutboxDocument>;
+  readonly id: string;
+  readonly version: number;
+  readonly events: Readonly<Record<string, StoredEvent>>;
+}
+
+/** The outbox entries (`eventId` -> stored event) of the events written by one version. */
+export function storedEvents(events: readonly OutgoingEvent[], version: number): Record<string, StoredEvent> {
   return Object.fromEntries(
     events.map((event, n): [string, StoredEvent] => [
       event.eventId,
       {
         topic: event.topic,
         key: event.key,
-        value: new Binary(event.value),
+        value: event.value.toString('base64'),
         headers: event.headers,
-        at: now,
+        version,
         n,
       },
     ]),
   );
 }
 
-/** Adds `$set` operators that append events to the outbox of the document being updated. */
-export function withOutbox(
-  update: UpdateFilter<AggregateDocument>,
-  events: readonly OutgoingEvent[],
-  now: number,
-): UpdateFilter<AggregateDocument> {
-  if (events.length === 0) return update;
-  const entries = Object.fromEntries(
-    Object.entries(outboxOf(events, now)).map(([eventId, stored]) => [`${outboxField}.${eventId}`, stored]),
-  );
-  return { ...update, $set: { ...(update.$set ?? {}), ...entries } };
-}
-
 export interface OutboxRelayOptions {
-  collections: readonly Collection<AggregateDocument>[];
+  /** The collections recovery looks into. */
+  collections: readonly Collection<OutboxDocument>[];
   producer: Producer;
   log: Logger;
-  /** How often to look for pending events when nobody kicks the relay. */
-  pollIntervalMs?: number;
+  /** How often recovery looks for flagged documents when nothing failed. */
+  recoveryIntervalMs?: number;
+  /** Writes published in one produce request, at most. */
   batchSize?: number;
   onPublished?: (topic: string, headers: Record<string, string>) => void;
+  /** Events handed over and not yet published, per collection. */
   onPending?: (collection: string, count: number) => void;
-  /** Fault injection for tests: runs after publishing and before removing from the outbox. */
+  /** Fault injection for tests: runs after publishing and before clearing the outbox. */
   afterPublish?: () => Promise<void>;
 }
 
 export interface OutboxRelay {
   start(): void;
-  /** Publish soon: called after a write that added events, for low latency. */
-  kick(): void;
-  /** One pass over every collection; resolves when what was pending is published. */
+  /** Publishes a write the store just acknowledged (soon, in order with earlier writes). */
+  enqueue(write: PendingWrite): void;
+  /** Recovery now: publishes every flagged document's events; resolves with how many. */
   drain(): Promise<number>;
   stop(): Promise<void>;
 }
 
+/** Event ids recently published, so a write that carried them over does not publish them again. */
+const recentlyPublishedLimit = 10_000;
+/** Clears sent at once (single-document updates; no multi-statement command, see the store notes). */
+const clearConcurrency = 8;
+
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { collections, producer, log } = options;
-  const pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  const recoveryIntervalMs = options.recoveryIntervalMs ?? 30_000;
   const batchSize = options.batchSize ?? 200;
-  let timer: NodeJS.Timeout | undefined;
+  const queue: PendingWrite[] = [];
+  const recentlyPublished = new Set<string>();
+  let recoveryWanted = false;
   let running = false;
-  let pass: Promise<number> | undefined;
-  let again = false;
+  let loop: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let waiters: { resolve: (count: number) => void; reject: (error: unknown) => void }[] = [];
 
-  async function relayCollection(collection: Collection<AggregateDocument>): Promise<number> {
-    const documents = await collection
-      .find({ [outboxField]: { $exists: true, $ne: {} } })
-      .limit(batchSize)
-      .toArray();
-    options.onPending?.(collection.collectionName, documents.length);
-    if (documents.length === 0) return 0;
-    const pending = documents.flatMap((document) =>
-      Object.entries(pendingOf(document)).map(([eventId, stored]) => ({
-        documentId: document._id,
-        eventId,
-        stored,
-      })),
-    );
-    // Per document, in the order the events were written; per key, Kafka keeps that order.
-    pending.sort((a, b) => a.stored.at - b.stored.at || a.stored.n - b.stored.n);
-    const byTopic = new Map<string, { key: string; value: Buffer; headers: IHeaders }[]>();
-    for (const { stored } of pending) {
-      const messages = byTopic.get(stored.topic) ?? [];
-      messages.push({ key: stored.key, value: Buffer.from(stored.value.buffer), headers: stored.headers });
-      byTopic.set(stored.topic, messages);
+  const reportPending = (): void => {
+    if (!options.onPending) return;
+    const counts = new Map(collections.map((collection) => [collection.collectionName, 0]));
+    for (const write of queue)
+      counts.set(
+        write.collection.collectionName,
+        (counts.get(write.collection.collectionName) ?? 0) + Object.keys(write.events).length,
+      );
+    for (const [name, count] of counts) options.onPending(name, count);
+  };
+
+  /** Publishes the writes' events not published already, then clears them from their documents. */
+  async function publish(writes: readonly PendingWrite[]): Promise<number> {
+    const entries = writes
+      .flatMap((write) => Object.entries(write.events).map(([eventId, stored]) => ({ eventId, stored })))
+      .filter(({ eventId }) => !recentlyPublished.has(eventId))
+      .sort((a, b) => a.stored.version - b.stored.version || a.stored.n - b.stored.n);
+    if (entries.length > 0) {
+      const byTopic = new Map<string, { key: string; value: Buffer; headers: IHeaders }[]>();
+      for (const { stored } of entries) {
+        const messages = byTopic.get(stored.topic) ?? [];
+        messages.push({
+          key: stored.key,
+          value: Buffer.from(stored.value, 'base64'),
+          headers: stored.headers,
+        });
+        byTopic.set(stored.topic, messages);
+      }
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+      for (const { eventId, stored } of entries) {
+        remember(eventId);
+        options.onPublished?.(stored.topic, stored.headers);
+      }
     }
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    });
-    for (const { stored } of pending) options.onPublished?.(stored.topic, stored.headers);
     await options.afterPublish?.();
-    const published = new Map<string, string[]>();
-    for (const { documentId, eventId } of pending)
-      published.set(documentId, [...(published.get(documentId) ?? []), eventId]);
-    await collection.bulkWrite(
-      [...published].map(([documentId, eventIds]) => ({
-        updateOne: {
-          filter: { _id: documentId },
-          update: { $unset: Object.fromEntries(eventIds.map((id) => [`${outboxField}.${id}`, ''])) },
-        },
-      })),
-      { ordered: false },
-    );
-    return pending.length;
+    for (let i = 0; i < writes.length; i += clearConcurrency)
+      await Promise.all(writes.slice(i, i + clearConcurrency).map(clear));
+    return entries.length;
   }
 
-  async function runPass(): Promise<number> {
+  function remember(eventId: string): void {
+    recentlyPublished.add(eventId);
+    if (recentlyPublished.size > recentlyPublishedLimit) {
+      const oldest = recentlyPublished.values().next().value;
+      if (oldest !== undefined) recentlyPublished.delete(oldest);
+    }
+  }
+
+  /**
+   * Clears a published write: the whole outbox and the flag if the document is still at that
+   * version (nothing newer could have added events), else only the entries published, leaving
+   * the newer version's to its own write.
+   */
+  async function clear(write: PendingWrite): Promise<void> {
+    const cleared = await write.collection.updateOne(
+      { _id: write.id, version: write.version } as Filter<OutboxDocument>,
+      { $unset: { [outboxField]: '', [pendingField]: '' } },
+    );
+    if (cleared.matchedCount === 1) return;
+    await write.collection.updateOne({ _id: write.id } as Filter<OutboxDocument>, {
+      $unset: Object.fromEntries(
+        Object.keys(write.events).map((eventId) => [`${outboxField}.${eventId}`, '']),
+      ),
+    });
+  }
+
+  /** Every flagged document of every collection, a page at a time. */
+  async function recover(): Promise<number> {
     let total = 0;
     for (const collection of collections) {
       for (;;) {
-        const count = await relayCollection(collection);
-        total += count;
-        if (count === 0) break;
+        const documents = await collection
+          .find({ [pendingField]: true } as Filter<OutboxDocument>)
+          .limit(batchSize)
+          .toArray();
+        if (documents.length === 0) break;
+        total += await publish(
+          documents.map((document) => ({
+            collection,
+            id: document._id,
+            version: document.version ?? 0,
+            events: pendingOf(document),
+          })),
+        );
+        if (documents.length < batchSize) break;
       }
     }
     return total;
   }
 
-  function schedule(delayMs: number): void {
-    if (!running) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => void tick(), delayMs);
-  }
-
-  async function tick(): Promise<void> {
+  /** The one publishing loop: recovery first when asked for, then the queue, in order. */
+  async function run(): Promise<void> {
+    let published = 0;
     try {
-      await drain();
-      schedule(pollIntervalMs);
+      while (running || recoveryWanted || queue.length > 0) {
+        if (recoveryWanted) {
+          recoveryWanted = false;
+          published += await recover();
+          continue;
+        }
+        if (queue.length === 0) break;
+        const writes = queue.slice(0, batchSize);
+        published += await publish(writes);
+        queue.splice(0, writes.length);
+        reportPending();
+      }
+      for (const waiter of waiters.splice(0)) waiter.resolve(published);
     } catch (error) {
       const failure = classify(error);
-      log.warn('outbox relay failed; will retry', { code: failure.code, error: failure });
-      schedule(Math.min(pollIntervalMs * 5, 10_000));
+      log.warn('outbox relay failed; recovery will publish what is pending', {
+        code: failure.code,
+        error: failure,
+      });
+      for (const waiter of waiters.splice(0)) waiter.reject(error);
+      // What was handed over is still in the documents, flagged: recovery finds it.
+      queue.length = 0;
+      reportPending();
+      if (running) scheduleRecovery(Math.min(recoveryIntervalMs, 5_000));
     }
   }
 
-  /** One pass at a time; a kick during a pass runs another right after it. */
-  function drain(): Promise<number> {
-    if (pass) {
-      again = true;
-      return pass;
-    }
-    pass = runPass().finally(() => {
-      pass = undefined;
-      if (again) {
-        again = false;
-        schedule(0);
-      }
+  function pump(): void {
+    if (loop !== undefined) return;
+    loop = run().finally(() => {
+      loop = undefined;
+      if (queue.length > 0 || recoveryWanted) pump();
     });
-    return pass;
+  }
+
+  function scheduleRecovery(delayMs: number): void {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      recoveryWanted = true;
+      pump();
+      if (running) scheduleRecovery(recoveryIntervalMs);
+    }, delayMs);
+    timer.unref();
   }
 
   return {
     start() {
       running = true;
-      schedule(0);
+      scheduleRecovery(0);
     },
-    kick() {
-      if (pass) again = true;
-      else schedule(0);
+    enqueue(write) {
+      queue.push(write);
+      reportPending();
+      if (running) pump();
     },
-    drain,
+    drain() {
+      recoveryWanted = true;
+      const done = new Promise<number>((resolve, reject) => waiters.push({ resolve, reject }));
+      if (loop === undefined) pump();
+      return done;
+    },
     async stop() {
       running = false;
       clearTimeout(timer);
-      await pass?.catch(() => undefined);
+      // Publish what was handed over before the producer goes away.
+      if (queue.length > 0) pump();
+      await loop?.catch(() => undefined);
+      waiters = [];
     },
   };
 }
 
-function pendingOf(document: AggregateDocument): Record<string, StoredEvent> {
+function pendingOf(document: OutboxDocument): Record<string, StoredEvent> {
   const outbox: unknown = document[outboxField];
   if (typeof outbox !== 'object' || outbox === null) return {};
   const entries: Record<string, StoredEvent> = {};
@@ -221,6 +310,6 @@ function isStoredEvent(value: unknown): value is StoredEvent {
     'topic' in value &&
     typeof value.topic === 'string' &&
     'value' in value &&
-    value.value instanceof Binary
+    typeof value.value === 'string'
   );
 }

@@ -412,7 +412,7 @@ describe('the storefront API', () => {
 async function storedOrders(): Promise<number> {
   const mongo = await new MongoClient(testEndpoints().mongoUrl).connect();
   try {
-    return await mongo.db(deployment.database).collection('order.orders').countDocuments();
+    return await mongo.db(deployment.database).collection('order_orders').countDocuments();
   } finally {
     await mongo.close();
   }

@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import type { StackConfig } from './config';
+import { ensurePythonEnv, pythonEnvOf } from '../python-env';
 import { findJava, requireCommand, runLogged, which } from './prerequisites';
 import { portIsOpen, type ProcessSpec } from './processes';
 
@@ -262,55 +262,49 @@ export function registryComponent(config: StackConfig): Component {
   };
 }
 
+/** The requirements that pin the document store and its dependencies. */
+export const documentStoreRequirements = path.join(__dirname, 'document-store.requirements.txt');
+
+/** The document store's server executable inside its Python environment. */
+export function documentStoreBinary(config: Pick<StackConfig, 'installDir'>): string {
+  return path.join(pythonEnvOf(config, 'document-store', documentStoreRequirements).dir, 'bin', 'nx-27017');
+}
+
+/**
+ * The document store's command line: one SQLite file per logical database under `dataDir`, in
+ * WAL mode, on loopback only.
+ */
+export function documentStoreArgs(dataDir: string, port: number): string[] {
+  return [
+    '--data-dir',
+    dataDir,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--log-file',
+    path.join(dataDir, 'nx-27017.log'),
+    '--pid-file',
+    path.join(dataDir, 'nx-27017.pid'),
+  ];
+}
+
 export function mongoComponent(config: StackConfig): Component {
-  const { ferretdbVersion, port } = config.mongo;
-  const install = installDir(config, `ferretdb-${ferretdbVersion}`);
-  const binary = path.join(install.dir, 'ferretdb');
-  const dataDir = path.join(config.dir, 'data', 'ferretdb');
+  const { port } = config.mongo;
+  const dataDir = path.join(config.dir, 'data', 'document-store');
   const url = `mongodb://127.0.0.1:${port}/`;
   return {
     name: 'mongo',
-    title: `FerretDB ${ferretdbVersion} on SQLite (MongoDB wire protocol)`,
+    title: 'nx-27017 0.8.1 on SQLite (MongoDB wire protocol)',
     ports: [port],
     endpoint: url,
-    isInstalled: install.done,
-    async install(log) {
-      const go = requireCommand('go', 'install Go 1.24 or newer (https://go.dev/doc/install)');
-      freshDir(install.dir);
-      const module = `github.com/FerretDB/FerretDB@${ferretdbVersion}`;
-      await runLogged(go, ['mod', 'download', module], log);
-      const gomodcache = execFileSync(go, ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
-      // Module cache paths escape capitals as '!' + lower case.
-      const cached = path.join(gomodcache, 'github.com', '!ferret!d!b', `!ferret!d!b@${ferretdbVersion}`);
-      // The published module lacks build/version/version.txt, and a plain `go install`
-      // builds a binary that panics at start (FerretDB issue #2982). Build from a writable
-      // copy with the file written in.
-      const source = path.join(install.dir, 'src');
-      fs.cpSync(cached, source, { recursive: true });
-      makeWritable(source);
-      fs.writeFileSync(path.join(source, 'build', 'version', 'version.txt'), `${ferretdbVersion}\n`);
-      await runLogged(go, ['build', '-buildvcs=false', '-trimpath', '-o', binary, './cmd/ferretdb'], log, {
-        cwd: source,
-        env: { CGO_ENABLED: '0' },
-      });
-      fs.rmSync(source, { recursive: true, force: true });
-      install.markDone();
+    isInstalled: () => pythonEnvOf(config, 'document-store', documentStoreRequirements).installed,
+    async install() {
+      await ensurePythonEnv(config, 'document-store', documentStoreRequirements);
     },
     async prepare() {
       fs.mkdirSync(dataDir, { recursive: true });
-      return {
-        name: 'mongo',
-        command: binary,
-        args: [
-          '--handler=sqlite',
-          `--sqlite-url=file:${dataDir}/`,
-          `--listen-addr=127.0.0.1:${port}`,
-          '--state-dir=-',
-          '--telemetry=disable',
-          '--debug-addr=-',
-          '--log-level=warn',
-        ],
-      };
+      return { name: 'mongo', command: documentStoreBinary(config), args: documentStoreArgs(dataDir, port) };
     },
     async isReady() {
       if (!(await portIsOpen(port))) return false;
@@ -382,12 +376,4 @@ export function allComponents(config: StackConfig): Component[] {
     mongoComponent(config),
     prometheusComponent(config),
   ];
-}
-
-function makeWritable(dir: string): void {
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    fs.chmodSync(full, entry.isDirectory() ? 0o755 : 0o644);
-    if (entry.isDirectory()) makeWritable(full);
-  }
 }

@@ -12,7 +12,8 @@ export interface StackConfig {
   installDir: string;
   kafka: { version: string; port: number; controllerPort: number; heapMb: number };
   registry: { version: string; port: number; managementPort: number; heapMb: number };
-  mongo: { ferretdbVersion: string; port: number };
+  /** The document store (nx-27017; its version is pinned in document-store.requirements.txt). */
+  mongo: { port: number };
   prometheus: { port: number; scrapeConfig: string };
   /** Give up waiting for a component to become ready after this long. */
   readyTimeoutMs: number;
@@ -48,10 +49,7 @@ export function readStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
       managementPort: port('STACK_REGISTRY_MANAGEMENT_PORT', 18082),
       heapMb: integer('STACK_REGISTRY_HEAP_MB', 512, 128, 16384),
     },
-    mongo: {
-      ferretdbVersion: text('STACK_FERRETDB_VERSION', 'v1.24.2'),
-      port: port('STACK_MONGO_PORT', 37017),
-    },
+    mongo: { port: port('STACK_MONGO_PORT', 37017) },
     prometheus: {
       port: port('STACK_PROMETHEUS_PORT', 19090),
       scrapeConfig: path.resolve(

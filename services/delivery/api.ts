@@ -7,7 +7,7 @@
 import Router from '@koa/router';
 import type { Filter } from 'mongodb';
 import { DeliveryFailureReason } from '@contracts/generated';
-import type { AggregateStore, VersionDocument } from '@runtime/aggregate-store';
+import type { AggregateStore, HeadDocument } from '@runtime/aggregate-store';
 import { commandCauseId, refusalProblem } from '@runtime/context';
 import { ProblemError, validationProblem } from '@runtime/errors';
 import { readJsonBody } from '@runtime/http';
@@ -153,7 +153,7 @@ export function createDeliveryRouter(options: DeliveryApiOptions): Router {
     const wave = queryValue(ctx.query, 'wave');
     const zone = queryValue(ctx.query, 'zone');
     const statuses = statusesOf(queryValue(ctx.query, 'status'));
-    const filter: Filter<VersionDocument<ShipmentState>> = { 'state.status': { $in: [...statuses] } };
+    const filter: Filter<HeadDocument<ShipmentState>> = { 'state.status': { $in: [...statuses] } };
     if (wave !== undefined) filter['state.dispatchWave'] = wave;
     if (zone !== undefined) filter['state.deliveryZone'] = zone;
     const shipments = await store.list(filter, { limit: listLimit });
@@ -173,7 +173,7 @@ export function createDeliveryRouter(options: DeliveryApiOptions): Router {
 
   router.get('/waves', async (ctx) => {
     const wave = queryValue(ctx.query, 'wave');
-    const filter: Filter<VersionDocument<ShipmentState>> = {};
+    const filter: Filter<HeadDocument<ShipmentState>> = {};
     if (wave !== undefined) filter['state.dispatchWave'] = wave;
     const shipments = await store.list(filter, { limit: summaryLimit });
     ctx.body = {

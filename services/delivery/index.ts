@@ -89,10 +89,12 @@ export async function createDeliveryContext(
   const log = services.log.child({ context: 'delivery' });
   const store = await createAggregateStore({
     db: services.db,
-    name: 'delivery.shipments',
+    name: 'delivery_shipments',
+    // Lists and auto-advance select by status.
+    indexes: [{ 'state.status': 1 }],
     decider,
     writer: createEventWriter(services.serde, 'delivery', services.topic),
-    onPublished: services.kickRelay,
+    onWritten: services.relayWrite,
   });
 
   const consumer = createEventConsumer(services, {
@@ -118,12 +120,15 @@ export async function createDeliveryContext(
     const now = services.now();
     const due = new Date(now.getTime() - delayMs).toISOString();
     const [ready, onTheRoad] = await Promise.all([
-      store.list({
-        'state.status': 'ready',
-        'state.packedAt': { $lte: due },
-        'state.requestedAt': { $lte: due },
-      }),
-      store.list({ 'state.status': 'dispatched', 'state.dispatchedAt': { $lte: due } }),
+      store.list(
+        {
+          'state.status': 'ready',
+          'state.packedAt': { $lte: due },
+          'state.requestedAt': { $lte: due },
+        },
+        { order: 'oldest' },
+      ),
+      store.list({ 'state.status': 'dispatched', 'state.dispatchedAt': { $lte: due } }, { order: 'oldest' }),
     ]);
     const steps = [
       ...ready.map((shipment) => ({

@@ -41,14 +41,15 @@ export async function createInventoryContext(
   config: InventoryConfig,
 ): Promise<ContextModule> {
   const writer = createEventWriter(services.serde, 'inventory', services.topic);
-  const common = { db: services.db, writer, onPublished: services.kickRelay };
-  const stock = await createAggregateStore({ ...common, name: 'inventory.stock', decider: stockDecider });
+  const common = { db: services.db, writer, onWritten: services.relayWrite };
+  const stock = await createAggregateStore({ ...common, name: 'inventory_stock', decider: stockDecider });
   const reservations = await createAggregateStore({
     ...common,
-    name: 'inventory.reservations',
+    name: 'inventory_reservations',
+    indexes: [{ 'state.status': 1 }],
     decider: reservationDecider,
   });
-  const leases = await createAggregateStore({ ...common, name: 'inventory.attempts', decider: leaseDecider });
+  const leases = await createAggregateStore({ ...common, name: 'inventory_attempts', decider: leaseDecider });
   const log = services.log.child({ context: 'inventory' });
 
   /** Hold, Release and Ship are idempotent per fulfilment: each call is its own cause. */

@@ -23,12 +23,14 @@ export async function createOrderContext(
   const changes = new EventEmitter().setMaxListeners(0);
   const store = await createAggregateStore({
     db: services.db,
-    name: 'order.orders',
+    name: 'order_orders',
+    // Lists and auto-advance select by status.
+    indexes: [{ 'state.status': 1 }],
     decider: orderDecider,
     writer: createEventWriter(services.serde, 'order', services.topic),
-    onPublished: services.kickRelay,
+    onWritten: services.relayWrite,
   });
-  const idempotencyKeys = services.db.collection<IdempotencyRecord>('order.idempotency_keys');
+  const idempotencyKeys = services.db.collection<IdempotencyRecord>('order_idempotency_keys');
 
   const statusUpdates = createEventConsumer(services, {
     group: orderGroup,

@@ -60,11 +60,7 @@ export function kitchenInputOf(event: DecodedEvent): EventInput | null {
   }
 }
 
-/**
- * Tasks one auto-advance step moves on, per status. `list` looks only at the 4x this most recent
- * matching versions, superseded ones included, so a burst of more tasks than that falling due at
- * once can leave its oldest to a person: auto-advance is for demos, not for load.
- */
+/** Tasks one auto-advance step moves on, per status, the longest-waiting first. */
 const autoAdvanceBatch = 200;
 
 export async function createProductionContext(
@@ -73,10 +69,12 @@ export async function createProductionContext(
 ): Promise<ContextModule> {
   const store = await createAggregateStore({
     db: services.db,
-    name: 'production.tasks',
+    name: 'production_tasks',
+    // Lists and auto-advance select by status.
+    indexes: [{ 'state.status': 1 }],
     decider,
     writer: createEventWriter(services.serde, 'production', services.topic),
-    onPublished: services.kickRelay,
+    onWritten: services.relayWrite,
   });
   const log = services.log.child({ context: 'production' });
 
@@ -106,11 +104,11 @@ export async function createProductionContext(
         'state.requestedAt': { $lte: cutoff },
         'state.reservedAt': { $lte: cutoff },
       },
-      { limit },
+      { limit, order: 'oldest' },
     );
     const toComplete = await store.list(
       { 'state.status': 'cooking', 'state.startedAt': { $lte: cutoff } },
-      { limit },
+      { limit, order: 'oldest' },
     );
     let advanced = 0;
     for (const [step, tasks] of [

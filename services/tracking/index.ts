@@ -6,22 +6,17 @@
 import { eventTypes } from '@contracts/generated';
 import { topics, type TopicName } from '@contracts/topics';
 import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
-import { classify } from '@runtime/errors';
+import { classify, isDuplicateKey } from '@runtime/errors';
 import { createTrackingRouter, type HopDocument } from './api';
 import { hopOf } from './domain';
 
 export const trackingGroup = 'tracking';
 
-const duplicateKey = 11000;
-
 /** Every event of an order's journey; StockReceived is keyed by SKU and belongs to no order. */
 const orderEventTypes = eventTypes.filter((type) => type !== 'StockReceived');
 
-const codeOf = (error: unknown): unknown =>
-  typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
-
 export async function createTrackingContext(services: PlatformServices): Promise<ContextModule> {
-  const hops = services.db.collection<HopDocument>('tracking.hops');
+  const hops = services.db.collection<HopDocument>('tracking_hops');
   await hops.createIndex({ orderId: 1 });
 
   // Hops name the catalogue topic, not this deployment's (namespaced) name of it.
@@ -40,7 +35,7 @@ export async function createTrackingContext(services: PlatformServices): Promise
         await hops.insertOne({ _id: hop.eventId, orderId: hop.orderId, hop });
         return 'applied';
       } catch (error) {
-        if (codeOf(error) === duplicateKey) return 'duplicate';
+        if (isDuplicateKey(error)) return 'duplicate';
         throw classify(error);
       }
     },

@@ -5,7 +5,7 @@
  */
 import Router from '@koa/router';
 import type { Filter } from 'mongodb';
-import type { AggregateStore, VersionDocument } from '@runtime/aggregate-store';
+import type { AggregateStore, HeadDocument } from '@runtime/aggregate-store';
 import { commandCauseId, refusalProblem } from '@runtime/context';
 import { refused } from '@runtime/decider';
 import { validationProblem } from '@runtime/errors';
@@ -72,7 +72,7 @@ export function createWarehouseRouter(options: WarehouseApiOptions): Router {
 
   router.get('/tasks', async (ctx) => {
     const { status, wave } = ctx.query;
-    const filter: Filter<VersionDocument<WarehouseTask>> = {};
+    const filter: Filter<HeadDocument<WarehouseTask>> = {};
     if (status === undefined) {
       filter['state.status'] = { $in: [...openStatuses] };
     } else {

@@ -68,10 +68,12 @@ export async function createWarehouseContext(
   const log = services.log.child({ context: 'warehouse' });
   const store: WarehouseStore = await createAggregateStore({
     db: services.db,
-    name: 'warehouse.tasks',
+    name: 'warehouse_tasks',
+    // Lists and auto-advance select by status.
+    indexes: [{ 'state.status': 1 }],
     decider,
     writer: createEventWriter(services.serde, 'warehouse', services.topic),
-    onPublished: services.kickRelay,
+    onWritten: services.relayWrite,
   });
 
   const consumer = createEventConsumer(services, {
@@ -121,8 +123,14 @@ async function advance(
   // Narrowed in the store to tasks whose step began before the cutoff, so a backlog of fresh
   // tasks cannot crowd the due ones out of the list; `nextAutoStep` decides.
   const due = [
-    ...(await store.list({ 'state.status': 'to-pick', 'state.readyAt': { $lte: cutoff } })),
-    ...(await store.list({ 'state.status': 'to-pack', 'state.pickedAt': { $lte: cutoff } })),
+    ...(await store.list(
+      { 'state.status': 'to-pick', 'state.readyAt': { $lte: cutoff } },
+      { order: 'oldest' },
+    )),
+    ...(await store.list(
+      { 'state.status': 'to-pack', 'state.pickedAt': { $lte: cutoff } },
+      { order: 'oldest' },
+    )),
   ];
   let advanced = 0;
   for (const task of due) {

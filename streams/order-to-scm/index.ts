@@ -111,14 +111,14 @@ export async function createOrderScmAdapter(
   const writer = createEventWriter(services.serde, 'order-scm-adapter', services.topic);
   const fulfilments = await createAggregateStore({
     db: services.db,
-    name: 'order-scm-adapter.fulfilments',
+    name: 'order_scm_adapter_fulfilments',
     decider: fulfilmentDecider,
     writer,
-    onPublished: services.kickRelay,
+    onWritten: services.relayWrite,
   });
   const mappings = await createAggregateStore({
     db: services.db,
-    name: 'order-scm-adapter.mapping',
+    name: 'order_scm_adapter_mapping',
     decider: mappingDecider,
     writer,
   });

@@ -50,10 +50,10 @@ const isScmEvent = (event: { readonly type: EventType }): event is ScmEvent =>
 export async function createScmOrderAdapter(services: PlatformServices): Promise<ContextModule> {
   const store = await createAggregateStore({
     db: services.db,
-    name: 'scm-order-adapter.statuses',
+    name: 'scm_order_adapter_statuses',
     decider: statusDecider,
     writer: createEventWriter(services.serde, 'scm-order-adapter', services.topic),
-    onPublished: services.kickRelay,
+    onWritten: services.relayWrite,
   });
 
   const consumer = createEventConsumer(services, {

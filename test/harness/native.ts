@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { documentStoreArgs, documentStoreBinary } from '../../infra/stack/components';
 import { readStackConfig } from '../../infra/stack/config';
 
 /**
@@ -9,11 +10,10 @@ import { readStackConfig } from '../../infra/stack/config';
  */
 export const nativeStack = readStackConfig(process.env);
 
-export const ferretdbBinary = path.join(
-  nativeStack.installDir,
-  `ferretdb-${nativeStack.mongo.ferretdbVersion}`,
-  'ferretdb',
-);
+export const documentStore = {
+  binary: documentStoreBinary(nativeStack),
+  args: documentStoreArgs,
+};
 
 export const hasNativeInstalls = fs.existsSync(
   path.join(nativeStack.installDir, `kafka-${nativeStack.kafka.version}`, '.installed'),

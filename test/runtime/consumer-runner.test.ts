@@ -285,7 +285,7 @@ describe('records without our headers (written by another client)', () => {
       metrics,
       metricsRegistry: new Registry(),
       deadLetter: createDeadLetterPublisher(producer, (g) => `${g}.dlq`),
-      kickRelay: () => undefined,
+      relayWrite: () => undefined,
       now: () => new Date(),
       topic: (name) => `${namespace}${name}`,
       group: () => group,

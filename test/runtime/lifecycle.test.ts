@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
-import type { AggregateDocument } from '@runtime/idempotent-store';
+import type { HeadDocument } from '@runtime/aggregate-store';
 import { testEndpoints } from '@test/harness/endpoints';
 import { uniqueName } from '@test/harness/names';
 import { waitFor } from '@test/harness/wait';
@@ -80,8 +80,12 @@ describe('consumer process lifecycle', () => {
     );
 
   const counts = async (): Promise<Map<string, number>> => {
-    const documents = await mongo.db(database).collection<AggregateDocument>('counts').find().toArray();
-    return new Map(documents.map((d) => [d._id, Number(d.n)]));
+    const documents = await mongo
+      .db(database)
+      .collection<HeadDocument<{ n: number }>>('counts')
+      .find()
+      .toArray();
+    return new Map(documents.map((d) => [d._id, d.state.n]));
   };
   const total = async (): Promise<number> => [...(await counts()).values()].reduce((a, b) => a + b, 0);
 

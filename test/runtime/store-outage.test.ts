@@ -1,8 +1,8 @@
 /**
  * A transient fault: the document store dies under a running consumer process and comes
  * back. The consumer retries with back-off (it neither exits nor dead-letters anything),
- * and once the store is back every event is applied exactly once. The store is a FerretDB
- * of its own, started from the native stack's install, so killing it disturbs no other test.
+ * and once the store is back every event is applied exactly once. The store is a document
+ * store of its own, started from the native stack's install, so killing it disturbs no other test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,10 +11,10 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { portIsOpen } from '@infra/stack/processes';
-import type { AggregateDocument } from '@runtime/idempotent-store';
+import type { HeadDocument } from '@runtime/aggregate-store';
 import { testEndpoints } from '@test/harness/endpoints';
 import { uniqueName } from '@test/harness/names';
-import { describeWithNativeInstalls, ferretdbBinary } from '@test/harness/native';
+import { describeWithNativeInstalls, documentStore } from '@test/harness/native';
 import { waitFor } from '@test/harness/wait';
 import { spawnCountingWorker } from '@test/fixtures/spawn-worker';
 
@@ -37,19 +37,7 @@ describeWithNativeInstalls('document store outage under a consumer', () => {
   const processes: ChildProcess[] = [];
 
   const startStore = async (): Promise<ChildProcess> => {
-    const store = spawn(
-      ferretdbBinary,
-      [
-        '--handler=sqlite',
-        `--sqlite-url=file:${dataDir}/`,
-        `--listen-addr=127.0.0.1:${storePort}`,
-        '--state-dir=-',
-        '--telemetry=disable',
-        '--debug-addr=-',
-        '--log-level=error',
-      ],
-      { stdio: 'ignore' },
-    );
+    const store = spawn(documentStore.binary, documentStore.args(dataDir, storePort), { stdio: 'ignore' });
     processes.push(store);
     await waitFor('the store to listen', () => portIsOpen(storePort));
     return store;
@@ -73,8 +61,12 @@ describeWithNativeInstalls('document store outage under a consumer', () => {
   });
 
   const total = async (): Promise<number> => {
-    const documents = await mongo.db('outage').collection<AggregateDocument>('counts').find().toArray();
-    return documents.reduce((sum, d) => sum + Number(d.n), 0);
+    const documents = await mongo
+      .db('outage')
+      .collection<HeadDocument<{ n: number }>>('counts')
+      .find()
+      .toArray();
+    return documents.reduce((sum, d) => sum + d.state.n, 0);
   };
 
   it('retries while the store is down and applies everything once it is back, dead-lettering nothing', async () => {
