@@ -22,7 +22,16 @@
  * them and clears them. A crash in between leaves them in the head, flagged `_pending` (an
  * indexed field), where the relay's recovery finds them without reading anything else.
  */
-import type { Collection, Db, Filter, IndexSpecification } from 'mongodb';
+import {
+  MongoBulkWriteError,
+  type AnyBulkWriteOperation,
+  type Collection,
+  type Db,
+  type Filter,
+  type IndexSpecification,
+  type OptionalId,
+} from 'mongodb';
+import sift from 'sift';
 import { evolveAll, type Decider, type Publication, type Refusal } from './decider';
 import { classify, errorCodes, isDuplicateKey, transient } from './errors';
 import type { EventWriter } from './event-writer';
@@ -67,6 +76,12 @@ export interface ExecuteOptions {
   readonly now: Date;
 }
 
+export interface Change<I> {
+  readonly id: string;
+  readonly input: I;
+  readonly options: ExecuteOptions;
+}
+
 export interface AggregateStore<S, I, F> {
   readonly collection: Collection<HeadDocument<S>>;
   /** The same collection, as the outbox relay sees it. */
@@ -74,6 +89,12 @@ export interface AggregateStore<S, I, F> {
   load(id: string): Promise<Loaded<S> | undefined>;
   /** Decides `input` against the latest state and writes the outcome; retries lost races. */
   execute(id: string, input: I, options: ExecuteOptions): Promise<Execution<S, F>>;
+  /**
+   * Executes changes in order per aggregate, as a batch: every aggregate read once, its
+   * changes decided one after another in memory, and all written together in one bulk command.
+   * An aggregate whose write lost a race is done again alone, change by change, with `execute`.
+   */
+  executeAll(changes: readonly Change<I>[]): Promise<Execution<S, F>[]>;
   /**
    * States whose head matches `filter` (on `state.*` fields), most recently changed first, or
    * oldest first with `order: 'oldest'`.
@@ -105,6 +126,7 @@ export async function createAggregateStore<S, I, F>(
 ): Promise<AggregateStore<S, I, F>> {
   const { db, name, decider, writer, historySize = 200, attempts = 20 } = options;
   const collection = db.collection<HeadDocument<S>>(name);
+  const outboxCollection = db.collection<OutboxDocument>(name);
   for (const index of [{ at: -1 }, { [pendingField]: 1 }, ...(options.indexes ?? [])])
     await collection.createIndex(index);
 
@@ -117,46 +139,133 @@ export async function createAggregateStore<S, I, F>(
     return head === null ? undefined : { state: head.state, version: head.version, causes: head.causes };
   }
 
-  async function execute(id: string, input: I, execution: ExecuteOptions): Promise<Execution<S, F>> {
-    const { causeId, causationId, correlationId, now } = execution;
-    for (let attempt = 1; ; attempt += 1) {
-      const current = await read(id);
-      if (current?.causes.includes(causeId)) return { kind: 'duplicate', state: current.state };
-      const decision = decider.decide(input, current?.state, now);
-      if (decision.kind === 'refused') return decision;
-      if (decision.facts.length === 0) return { kind: 'unchanged', state: current?.state };
+  /** One aggregate as a batch sees it: the head read, and the head its changes lead to. */
+  interface Draft {
+    readonly read: HeadDocument<S> | null;
+    next: HeadDocument<S> | null;
+  }
 
-      const state = evolveAll(decider, current?.state, decision.facts);
-      if (state === undefined) throw new Error(`${name}: facts left aggregate ${id} without a state`);
-      const published = decision.facts.flatMap((fact) => decider.publish(fact, state));
-      const events = writer.outgoing(published, {
-        causeId,
-        causationId,
-        correlationId,
-        now,
-        scope: `${name}/${id}`,
-      });
-      const version = (current?.version ?? 0) + 1;
-      // Events a crashed or slower publisher left in the head stay pending in the next version.
-      const outbox = { ...(current?.[outboxField] ?? {}), ...storedEvents(events, version) };
-      const pending = Object.keys(outbox).length > 0;
-      const head: HeadDocument<S> = {
-        _id: id,
-        version,
-        state,
-        causes: [...(current?.causes ?? []), causeId].slice(-historySize),
-        at: now,
-        ...(pending ? { [outboxField]: outbox, [pendingField]: true } : {}),
-      };
-      if (!(await written(current, head))) {
-        // Another writer changed this aggregate first: decide again on what it wrote.
-        if (attempt >= attempts)
-          throw transient(errorCodes.CONCURRENT_UPDATE, `${name} ${id}: lost ${attempts} races in a row`);
-        continue;
+  /** Decides one change on top of `draft` and folds its outcome into `draft.next`. */
+  function decideOn(draft: Draft, { id, input, options: execution }: Change<I>): Execution<S, F> {
+    const { causeId, causationId, correlationId, now } = execution;
+    const current = draft.next;
+    if (current?.causes.includes(causeId)) return { kind: 'duplicate', state: current.state };
+    const decision = decider.decide(input, current?.state, now);
+    if (decision.kind === 'refused') return decision;
+    if (decision.facts.length === 0) return { kind: 'unchanged', state: current?.state };
+
+    const state = evolveAll(decider, current?.state, decision.facts);
+    if (state === undefined) throw new Error(`${name}: facts left aggregate ${id} without a state`);
+    const published = decision.facts.flatMap((fact) => decider.publish(fact, state));
+    const events = writer.outgoing(published, {
+      causeId,
+      causationId,
+      correlationId,
+      now,
+      scope: `${name}/${id}`,
+    });
+    const version = (current?.version ?? 0) + 1;
+    // Events a crashed or slower publisher left in the head stay pending in the next version.
+    const outbox = { ...(current?.[outboxField] ?? {}), ...storedEvents(events, version) };
+    const pending = Object.keys(outbox).length > 0;
+    draft.next = {
+      _id: id,
+      version,
+      state,
+      causes: [...(current?.causes ?? []), causeId].slice(-historySize),
+      at: now,
+      ...(pending ? { [outboxField]: outbox, [pendingField]: true } : {}),
+    };
+    return { kind: 'changed', state, version, facts: decision.facts, published };
+  }
+
+  /** Tells the relay about a written head's pending events. */
+  function handOver(head: HeadDocument<S>): void {
+    const events = head[outboxField];
+    if (events !== undefined && Object.keys(events).length > 0)
+      options.onWritten?.({ collection: outboxCollection, id: head._id, version: head.version, events });
+  }
+
+  async function execute(id: string, input: I, execution: ExecuteOptions): Promise<Execution<S, F>> {
+    for (let attempt = 1; ; attempt += 1) {
+      const draft: Draft = { read: await read(id), next: null };
+      draft.next = draft.read;
+      const outcome = decideOn(draft, { id, input, options: execution });
+      if (outcome.kind !== 'changed' || draft.next === null) return outcome;
+      if (await written(draft.read, draft.next)) {
+        handOver(draft.next);
+        return outcome;
       }
-      if (pending) options.onWritten?.({ collection: outboxCollection, id, version, events: outbox });
-      return { kind: 'changed', state, version, facts: decision.facts, published };
+      // Another writer changed this aggregate first: decide again on what it wrote.
+      if (attempt >= attempts)
+        throw transient(errorCodes.CONCURRENT_UPDATE, `${name} ${id}: lost ${attempts} races in a row`);
     }
+  }
+
+  async function executeAll(changes: readonly Change<I>[]): Promise<Execution<S, F>[]> {
+    if (changes.length <= 1)
+      return Promise.all(changes.map((change) => execute(change.id, change.input, change.options)));
+    const ids = [...new Set(changes.map((change) => change.id))];
+    const heads = await collection.find({ _id: { $in: ids } } as Filter<HeadDocument<S>>).toArray();
+    const drafts = new Map<string, Draft>(ids.map((id) => [id, { read: null, next: null }]));
+    for (const head of heads as HeadDocument<S>[]) drafts.set(head._id, { read: head, next: head });
+    const outcomes = changes.map((change) => decideOn(drafts.get(change.id)!, change));
+
+    const changed = [...drafts.values()].filter(
+      (draft): draft is { read: HeadDocument<S> | null; next: HeadDocument<S> } =>
+        draft.next !== null && draft.next !== draft.read,
+    );
+    if (changed.length === 0) return outcomes;
+    const lost = await writeAll(changed);
+    for (const draft of changed) if (!lost.has(draft.next._id)) handOver(draft.next);
+    // A lost race: that aggregate's changes again, alone and in order, on what the winner wrote.
+    for (const [i, change] of changes.entries())
+      if (lost.has(change.id)) outcomes[i] = await execute(change.id, change.input, change.options);
+    return outcomes;
+  }
+
+  /**
+   * Writes the drafts in one unordered bulk command (inserts for new aggregates, version-guarded
+   * replaces for the others); returns the ids whose write lost a race. The bulk result counts
+   * but does not name them, so when the count falls short the heads are read back.
+   */
+  async function writeAll(
+    drafts: readonly { read: HeadDocument<S> | null; next: HeadDocument<S> }[],
+  ): Promise<Set<string>> {
+    const operations = drafts.map(
+      ({ read: current, next }): AnyBulkWriteOperation<HeadDocument<S>> =>
+        current === null
+          ? { insertOne: { document: next as OptionalId<HeadDocument<S>> } as never }
+          : {
+              replaceOne: {
+                filter: { _id: next._id, version: current.version } as Filter<HeadDocument<S>>,
+                replacement: next,
+              },
+            },
+    );
+    let written: number;
+    try {
+      const result = await collection.bulkWrite(operations, { ordered: false });
+      written = result.insertedCount + result.matchedCount;
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError) || !onlyDuplicateKeys(error)) throw classify(error);
+      written = error.result.insertedCount + error.result.matchedCount;
+    }
+    if (written === drafts.length) return new Set();
+    const now = await collection
+      .find({ _id: { $in: drafts.map(({ next }) => next._id) } } as Filter<HeadDocument<S>>, {
+        projection: { version: 1, causes: 1 },
+      })
+      .toArray();
+    const landed = new Set(
+      drafts
+        .filter(({ next }) => {
+          const head = now.find((document) => document._id === next._id);
+          return head?.version === next.version && head.causes.at(-1) === next.causes.at(-1);
+        })
+        .map(({ next }) => next._id),
+    );
+    return new Set(drafts.map(({ next }) => next._id).filter((id) => !landed.has(id)));
   }
 
   /** Writes `head` if `current` is still the latest; false when another writer came first. */
@@ -186,9 +295,17 @@ export async function createAggregateStore<S, I, F>(
       .sort({ at: order === 'newest' ? -1 : 1 })
       .limit(limit)
       .toArray();
-    return heads.map((head) => head.state);
+    // The store narrows, this decides: the embedded store compares ISO-time strings to the
+    // second (see the store conformance test), so it may answer a state a few hundred
+    // milliseconds too new; the filter is applied again here with MongoDB's exact semantics.
+    return heads.filter(sift(filter as Parameters<typeof sift>[0])).map((head) => head.state);
   }
 
-  const outboxCollection = db.collection<OutboxDocument>(name);
-  return { collection, outbox: outboxCollection, load, execute, list };
+  return { collection, outbox: outboxCollection, load, execute, executeAll, list };
+}
+
+/** A bulk write whose only failures are E11000: inserts that lost a race to another writer. */
+function onlyDuplicateKeys(error: MongoBulkWriteError): boolean {
+  const failures = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+  return failures.length > 0 && failures.every((failure) => failure.code === 11000);
 }

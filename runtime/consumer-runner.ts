@@ -99,6 +99,8 @@ export interface RunnerOptions {
   stuckAfterMs?: number;
   /** Caps a batch's size per partition (kafkajs default 1 MiB). */
   maxBytesPerPartition?: number;
+  /** The group session (kafkajs default 30 s); a handler outlasting it is kept alive by heartbeats. */
+  sessionTimeoutMs?: number;
   /** Publishes to the retry topics; required when the definition has `retryDelaysMs`. */
   retryProducer?: Producer;
 }
@@ -169,11 +171,19 @@ function createGroupRunner<E>(
   let restarts = 0;
   const state = { joined: false, crashed: false, stuck: false, lastProgressAt: Date.now() };
   const lagByPartition = new Map<string, number>();
+  // kafkajs only sends a heartbeat once its interval (a third of the session) has passed.
+  const heartbeatEveryMs = Math.max(500, Math.floor((options.sessionTimeoutMs ?? 30_000) / 6));
   let watchdog: NodeJS.Timeout | undefined;
 
   const consumer: Consumer = kafka.consumer({
     groupId: definition.group,
     ...(options.maxBytesPerPartition ? { maxBytesPerPartition: options.maxBytesPerPartition } : {}),
+    ...(options.sessionTimeoutMs
+      ? {
+          sessionTimeout: options.sessionTimeoutMs,
+          heartbeatInterval: Math.floor(options.sessionTimeoutMs / 3),
+        }
+      : {}),
     retry: {
       // kafkajs restarts a crashed consumer on retriable errors; bound it so a consumer that
       // cannot recover ends the process (a supervisor restarts it) instead of looping.
@@ -306,9 +316,24 @@ function createGroupRunner<E>(
       });
     };
 
+    /**
+     * Runs handler work while heartbeating in the background, so a batch on a slow store never
+     * outlives the session: the group keeps this member, nothing is handed to another one, and
+     * nothing is processed twice. A heartbeat that fails (a rebalance began) is left to the
+     * next foreground heartbeat, which ends the batch.
+     */
+    const alive = async <T>(work: () => Promise<T>): Promise<T> => {
+      const beat = setInterval(() => void heartbeat().catch(() => undefined), heartbeatEveryMs);
+      try {
+        return await work();
+      } finally {
+        clearInterval(beat);
+      }
+    };
+
     const apply = async (items: Received<E>[]): Promise<void> => {
       const handlerStarted = process.hrtime.bigint();
-      const whole = await withRetry(() => definition.handle(items));
+      const whole = await alive(() => withRetry(() => definition.handle(items)));
       if (whole.ok) {
         recordApplied(items, whole.value, handlerStarted);
         return;
@@ -316,7 +341,7 @@ function createGroupRunner<E>(
       // A permanent failure of the batch: apply one by one to find the poison message(s).
       // Re-applying the others is harmless: handlers are idempotent.
       for (const item of items) {
-        const single = await withRetry(() => definition.handle([item]));
+        const single = await alive(() => withRetry(() => definition.handle([item])));
         if (single.ok) recordApplied([item], single.value, process.hrtime.bigint());
         else {
           const original = batch.messages.find((m) => m.offset === item.offset);

@@ -61,15 +61,25 @@ export interface ContextModule {
 
 export type EventOutcome = 'applied' | 'duplicate' | 'ignored';
 
-export interface EventConsumerDefinition {
+interface Subscription {
   /** The context's consumer group (before namespacing). */
   readonly group: string;
   readonly topics: readonly TopicName[];
   /** The filter policy: the event types this context needs; everything else is dropped before decoding. */
   readonly eventTypes: readonly EventType[];
-  /** Applies one event idempotently; resolves once its effect is durable. */
-  handle(event: DecodedEvent, received: Received<DecodedEvent>): Promise<EventOutcome>;
 }
+
+export type EventConsumerDefinition = Subscription &
+  (
+    | {
+        /** Applies one event idempotently; resolves once its effect is durable. */
+        handle(event: DecodedEvent, received: Received<DecodedEvent>): Promise<EventOutcome>;
+      }
+    | {
+        /** Applies a run of events at once (in partition order), counting the duplicates. */
+        handleAll(events: readonly DecodedEvent[]): Promise<{ duplicates: number }>;
+      }
+  );
 
 /**
  * A consumer of contract events: filter on the `event-type` header (or, for a record without
@@ -100,6 +110,7 @@ export function createEventConsumer(
         return services.serde.decode(message.value);
       },
       async handle(batch) {
+        if ('handleAll' in definition) return definition.handleAll(batch.map((received) => received.event));
         let duplicates = 0;
         for (const received of batch) {
           const outcome = await definition.handle(received.event, received);
@@ -117,6 +128,65 @@ export function createEventConsumer(
       log,
     },
   );
+}
+
+/** A consumer whose every event is one change to one aggregate of one store. */
+export interface AggregateConsumerDefinition<S, I, F> extends Subscription {
+  readonly store: AggregateStore<S, I, F>;
+  /** The aggregate an event changes and the input it brings, or undefined to ignore it. */
+  route(event: DecodedEvent): { readonly aggregateId: string; readonly input: I } | undefined;
+  /** Told of every aggregate an event changed, once the change is durable. */
+  changed?(aggregateId: string): void;
+}
+
+/**
+ * The common shape of a context's consumer, batched: the runner's whole run of events goes to
+ * the store at once (`executeAll`: each aggregate read once, its events decided in partition
+ * order in memory, one bulk write), each event being the cause of its change. A refusal is a
+ * business answer to another context's fact: a retry would get the same answer, so it is logged
+ * and the event counts as handled.
+ */
+export function createAggregateConsumer<S, I, F>(
+  services: PlatformServices,
+  definition: AggregateConsumerDefinition<S, I, F>,
+): ConsumerRunner {
+  const log = services.log.child({ group: definition.group });
+  return createEventConsumer(services, {
+    group: definition.group,
+    topics: definition.topics,
+    eventTypes: definition.eventTypes,
+    async handleAll(events) {
+      const routed = events.flatMap((event) => {
+        const route = definition.route(event);
+        return route === undefined ? [] : [{ event, ...route }];
+      });
+      const now = services.now();
+      const executions = await definition.store.executeAll(
+        routed.map(({ event, aggregateId, input }) => ({
+          id: aggregateId,
+          input,
+          options: {
+            causeId: event.metadata.eventId,
+            causationId: event.metadata.eventId,
+            correlationId: event.metadata.correlationId,
+            now,
+          },
+        })),
+      );
+      let duplicates = 0;
+      for (const [i, execution] of executions.entries()) {
+        if (execution.kind === 'duplicate') duplicates += 1;
+        if (execution.kind === 'changed') definition.changed?.(routed[i]!.aggregateId);
+        if (execution.kind === 'refused')
+          log.warn('event refused', {
+            aggregateId: routed[i]?.aggregateId,
+            type: routed[i]?.event.type,
+            reason: execution.reason,
+          });
+      }
+      return { duplicates };
+    },
+  });
 }
 
 /**
@@ -186,31 +256,6 @@ export function startAutoAdvance(options: {
       await running;
     },
   };
-}
-
-/**
- * Applies a consumed event to one aggregate, caused by the event (its id is the dedup key). A
- * refusal is a business answer to another context's fact: a retry would get the same answer, so
- * it is logged and the event counts as handled.
- */
-export async function applyEvent<S, I, F>(
-  store: AggregateStore<S, I, F>,
-  aggregateId: string,
-  input: I,
-  event: DecodedEvent,
-  services: Pick<PlatformServices, 'now' | 'log'>,
-): Promise<EventOutcome> {
-  const execution = await store.execute(aggregateId, input, {
-    causeId: event.metadata.eventId,
-    causationId: event.metadata.eventId,
-    correlationId: event.metadata.correlationId,
-    now: services.now(),
-  });
-  if (execution.kind === 'refused') {
-    services.log.warn('event refused', { aggregateId, type: event.type, reason: execution.reason });
-    return 'ignored';
-  }
-  return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
 }
 
 /**

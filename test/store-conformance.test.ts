@@ -8,7 +8,8 @@
  * engine's optimistic concurrency), `_id` lookups, `$unset` of whole fields and of one key of a
  * map (the outbox), equality and `$lte` filters on nested fields with sort, limit and projection
  * (lists and auto-advance), an index on the outbox flag, and strings as the outbox's encoded
- * values. Every command the platform sends is a single-document write or a read: it never sends
+ * values. Range filters on times may over-select (nx-27017 compares ISO-time strings and dates
+ * to the second), never miss: the aggregate store applies the filter again in memory. Every command the platform sends is a single-document write or a read: it never sends
  * a multi-statement update, a transaction, `$inc`, `$setOnInsert` or a BSON binary in a replace,
  * each of which one of the measured stores got wrong. Collection names are identifiers
  * (letters, digits, underscores), the only ones nx-27017 accepts.
@@ -146,4 +147,14 @@ it('lists by nested fields: equality, $lte on ISO times, sorted either way, limi
   const newest = await collection.find(due).sort({ at: -1 }).limit(10).toArray();
   expect(newest.map((document) => document._id)).toEqual(['c', 'b', 'a']);
   expect(await collection.find({ 'state.status': { $in: ['done'] } }).toArray()).toHaveLength(1);
+
+  // A millisecond before the cutoff is always found; one after may be (second precision).
+  await collection.insertMany([
+    { ...head('f', 6, 'late'), state: { status: 'late', readyAt: '2026-12-01T10:05:00.999Z' } },
+    { ...head('g', 7, 'late'), state: { status: 'late', readyAt: '2026-12-01T10:05:01.001Z' } },
+  ]);
+  const late = await collection
+    .find({ 'state.status': 'late', 'state.readyAt': { $lte: '2026-12-01T10:05:01.000Z' } })
+    .toArray();
+  expect(late.map((document) => document._id)).toContain('f');
 });

@@ -6,8 +6,7 @@
 import type { Destination } from '@contracts/generated';
 import { createAggregateStore } from '@runtime/aggregate-store';
 import {
-  applyEvent,
-  createEventConsumer,
+  createAggregateConsumer,
   startAutoAdvance,
   type ContextModule,
   type PlatformServices,
@@ -97,14 +96,14 @@ export async function createDeliveryContext(
     onWritten: services.relayWrite,
   });
 
-  const consumer = createEventConsumer(services, {
+  const consumer = createAggregateConsumer(services, {
     group: deliveryGroup,
     topics: ['scm.fulfilment-requests', 'scm.warehouse-events'],
     eventTypes: ['FulfilmentRequested', 'FulfilmentDestinationChanged', 'FulfilmentCancelled', 'OrderPacked'],
-    async handle(event) {
+    store,
+    route(event) {
       const input = inputOf(event);
-      if (input === undefined) return 'ignored';
-      return applyEvent(store, input.fulfilmentId, input, event, { now: services.now, log });
+      return input === undefined ? undefined : { aggregateId: input.fulfilmentId, input };
     },
   });
 

@@ -3,7 +3,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createAggregateStore } from '@runtime/aggregate-store';
-import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
+import { createAggregateConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
 import { createEventWriter } from '@runtime/event-writer';
 import { createOrderRouter, type IdempotencyRecord } from './api';
 import { orderDecider } from './domain';
@@ -32,32 +32,19 @@ export async function createOrderContext(
   });
   const idempotencyKeys = services.db.collection<IdempotencyRecord>('order_idempotency_keys');
 
-  const statusUpdates = createEventConsumer(services, {
+  // A status for an order this storefront does not know is refused (logged): nothing to update,
+  // and a retry would not change that.
+  const statusUpdates = createAggregateConsumer(services, {
     group: orderGroup,
     topics: ['order.status-updates'],
     eventTypes: ['OrderStatusChanged'],
-    async handle(event) {
-      if (event.type !== 'OrderStatusChanged') return 'ignored';
+    store,
+    route(event) {
+      if (event.type !== 'OrderStatusChanged') return undefined;
       const { orderId, status, reason } = event.data;
-      const execution = await store.execute(
-        orderId,
-        { kind: 'ApplyStatus', status, reason },
-        {
-          causeId: event.metadata.eventId,
-          causationId: event.metadata.eventId,
-          correlationId: orderId,
-          now: services.now(),
-        },
-      );
-      if (execution.kind === 'changed') changes.emit(orderId);
-      if (execution.kind === 'refused') {
-        // A status for an order this storefront does not know: nothing to update, and a
-        // retry would not change that.
-        services.log.warn('status update for an unknown order', { orderId, status });
-        return 'ignored';
-      }
-      return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
+      return { aggregateId: orderId, input: { kind: 'ApplyStatus' as const, status, reason } };
     },
+    changed: (orderId) => changes.emit(orderId),
   });
 
   const router = createOrderRouter({

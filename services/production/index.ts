@@ -4,8 +4,7 @@
  */
 import { createAggregateStore } from '@runtime/aggregate-store';
 import {
-  applyEvent,
-  createEventConsumer,
+  createAggregateConsumer,
   startAutoAdvance,
   type ContextModule,
   type PlatformServices,
@@ -78,14 +77,14 @@ export async function createProductionContext(
   });
   const log = services.log.child({ context: 'production' });
 
-  const consumer = createEventConsumer(services, {
+  const consumer = createAggregateConsumer(services, {
     group: productionGroup,
     topics: ['scm.fulfilment-requests', 'scm.inventory-events'],
     eventTypes: ['FulfilmentRequested', 'FulfilmentCancelled', 'StockReserved'],
-    async handle(event) {
+    store,
+    route(event) {
       const input = kitchenInputOf(event);
-      if (input === null) return 'ignored';
-      return applyEvent(store, input.fulfilmentId, input, event, { now: services.now, log });
+      return input === null ? undefined : { aggregateId: input.fulfilmentId, input };
     },
   });
 

@@ -5,8 +5,7 @@
  */
 import { createAggregateStore, type AggregateStore } from '@runtime/aggregate-store';
 import {
-  applyEvent,
-  createEventConsumer,
+  createAggregateConsumer,
   startAutoAdvance,
   type ContextModule,
   type PlatformServices,
@@ -76,14 +75,14 @@ export async function createWarehouseContext(
     onWritten: services.relayWrite,
   });
 
-  const consumer = createEventConsumer(services, {
+  const consumer = createAggregateConsumer(services, {
     group: warehouseGroup,
     topics: ['scm.fulfilment-requests', 'scm.production-events'],
     eventTypes: ['FulfilmentRequested', 'FulfilmentCancelled', 'CookingCompleted', 'CookingSkipped'],
-    async handle(event) {
+    store,
+    route(event) {
       const input = inputOf(event);
-      if (input === undefined) return 'ignored';
-      return applyEvent(store, input.fulfilmentId, input, event, { now: services.now, log });
+      return input === undefined ? undefined : { aggregateId: input.fulfilmentId, input };
     },
   });
 

@@ -6,7 +6,7 @@
  */
 import type { EventType, OrderStatus, OrderStatusChangedV2, ScmEvent } from '@contracts/generated';
 import { createAggregateStore } from '@runtime/aggregate-store';
-import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
+import { createAggregateConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
 import { accepted, withoutEnvelope, type Decider } from '@runtime/decider';
 import { createEventWriter } from '@runtime/event-writer';
 import { translateScmEvent } from './translate';
@@ -56,7 +56,7 @@ export async function createScmOrderAdapter(services: PlatformServices): Promise
     onWritten: services.relayWrite,
   });
 
-  const consumer = createEventConsumer(services, {
+  const consumer = createAggregateConsumer(services, {
     group: scmOrderAdapterGroup,
     topics: [
       'scm.fulfilment-requests',
@@ -66,25 +66,18 @@ export async function createScmOrderAdapter(services: PlatformServices): Promise
       'scm.delivery-events',
     ],
     eventTypes: progressEvents,
-    async handle(event) {
-      if (!isScmEvent(event)) return 'ignored';
+    store,
+    route(event) {
+      if (!isScmEvent(event)) return undefined;
       const translation = translateScmEvent(event, {
         now: services.now(),
         newEventId: () => event.metadata.eventId,
       });
-      if (translation.kind === 'ignored') return 'ignored';
-      const orderId = translation.event.data.orderId;
-      const execution = await store.execute(
-        orderId,
-        { type: 'StatusWritten', event: translation.event },
-        {
-          causeId: event.metadata.eventId,
-          causationId: event.metadata.eventId,
-          correlationId: orderId,
-          now: services.now(),
-        },
-      );
-      return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
+      if (translation.kind === 'ignored') return undefined;
+      return {
+        aggregateId: translation.event.data.orderId,
+        input: { type: 'StatusWritten', event: translation.event },
+      };
     },
   });
 

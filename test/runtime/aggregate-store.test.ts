@@ -29,6 +29,13 @@ const counter: Decider<Counter, Take, Taken> = {
   publish: () => [],
 };
 
+/** Remembers the time it was given: the state is `{ at }`. */
+const stamped: Decider<{ at: string }, string, string> = {
+  decide: (at) => accepted(at),
+  evolve: (_state, at) => ({ at }),
+  publish: () => [],
+};
+
 const endpoints = testEndpoints();
 const database = uniqueName('aggregate-store').replaceAll('-', '_');
 const clients: MongoClient[] = [];
@@ -124,7 +131,72 @@ it('lists the latest state of each aggregate, which is its only document, howeve
   expect(await store.list({ 'state.value': 1 })).toHaveLength(3);
   // 30 changes, 12 documents: nothing of the history is kept.
   expect(await store.collection.countDocuments()).toBe(12);
+  // Exact to the millisecond, whatever precision the store compares times with.
+  const times = await createAggregateStore({
+    db: clients[0]!.db(database),
+    name: 'timed',
+    decider: stamped,
+    writer: createEventWriter(
+      new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) }),
+      'inventory',
+    ),
+  });
+  for (const [id, at] of [
+    ['early', '2026-12-01T10:00:00.100Z'],
+    ['late', '2026-12-01T10:00:00.900Z'],
+  ] as const)
+    await times.execute(id, at, { causeId: id, causationId: null, correlationId: id, now: new Date() });
+  const due = await times.list({ 'state.at': { $lte: '2026-12-01T10:00:00.500Z' } });
+  expect(due.map((state) => state.at)).toEqual(['2026-12-01T10:00:00.100Z']);
   // Oldest first, when asked: the aggregates in the order of their last change (a-0, a-1, a-2).
   const oldest = await store.list({}, { order: 'oldest', limit: 3 });
   expect(oldest.map((state) => state.value)).toEqual([1, 2, 3]);
+});
+
+it('executes a batch with one read and one write, in order per aggregate, and exactly once under a race', async () => {
+  const client = await new MongoClient(endpoints.mongoUrl, { monitorCommands: true }).connect();
+  clients.push(client);
+  const commands: string[] = [];
+  client.on('commandStarted', (event) => commands.push(event.commandName));
+  const writer = createEventWriter(
+    new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) }),
+    'inventory',
+  );
+  const [mine, theirs] = await Promise.all(
+    [client, clients[1]!].map((connection) =>
+      createAggregateStore({ db: connection.db(database), name: 'batched', decider: counter, writer }),
+    ),
+  );
+  const now = new Date();
+  // 4 aggregates, 12 takes each: the 11th and 12th of each are refused (10 units).
+  const batch = Array.from({ length: 48 }, (_, i) => ({
+    id: `b-${i % 4}`,
+    input: { kind: 'Take' } as const,
+    options: { causeId: `take-${i}`, causationId: null, correlationId: 'x', now },
+  }));
+  commands.length = 0;
+  const outcomes = await mine!.executeAll(batch);
+  // One read, one write command (the driver sends a bulk of inserts as one `insert`).
+  expect(commands).toEqual(['find', 'insert']);
+  expect(outcomes.map((outcome) => outcome.kind)).toEqual(
+    batch.map((_, i) => (i < 40 ? 'changed' : 'refused')),
+  );
+  expect(outcomes[4]).toMatchObject({ kind: 'changed', version: 2 });
+
+  // The same batch again, from two instances at once: every change is recognised, none applied.
+  const again = await Promise.all([mine!.executeAll(batch), theirs!.executeAll(batch)]);
+  for (const outcome of again.flat()) expect(['duplicate', 'refused']).toContain(outcome.kind);
+
+  // Two instances racing with different batches for the same aggregates: the losers fall back
+  // to one change at a time, and no unit is handed out twice.
+  const fresh = (prefix: string) =>
+    Array.from({ length: 8 }, (_, i) => ({
+      id: `r-${i % 2}`,
+      input: { kind: 'Take' } as const,
+      options: { causeId: `${prefix}-${i}`, causationId: null, correlationId: 'x', now },
+    }));
+  const raced = await Promise.all([mine!.executeAll(fresh('a')), theirs!.executeAll(fresh('b'))]);
+  expect(raced.flat().filter((outcome) => outcome.kind === 'changed')).toHaveLength(16);
+  expect((await mine!.load('r-0'))?.state.value).toBe(8);
+  expect((await mine!.load('r-1'))?.state.value).toBe(8);
 });

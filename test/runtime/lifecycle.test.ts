@@ -56,16 +56,17 @@ describe('consumer process lifecycle', () => {
     await producer.send({ topic, acks: -1, messages });
   };
 
-  const startWorker = (httpPort?: number): ChildProcess => {
+  const startWorker = (httpPort?: number, slow?: { sessionMs: number; delayMs: number }): ChildProcess => {
     const child = spawnCountingWorker({
       KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
       MONGO_URL: endpoints.mongoUrl,
       TOPIC: topic,
       GROUP: group,
       DATABASE: database,
-      HANDLER_DELAY_MS: '40',
+      HANDLER_DELAY_MS: String(slow?.delayMs ?? 40),
       MAX_BATCH_BYTES: '1024',
       ...(httpPort ? { HTTP_PORT: String(httpPort) } : {}),
+      ...(slow ? { SESSION_TIMEOUT_MS: String(slow.sessionMs) } : {}),
     });
     child.stdout?.resume(); // its logs are not needed here
     children.push(child);
@@ -133,6 +134,33 @@ describe('consumer process lifecycle', () => {
     survivor.kill('SIGTERM');
     expect((await exitOf(survivor)).code).toBe(0);
   });
+
+  it('keeps its partitions through batches that outlast the session: no rebalance, nothing twice', async () => {
+    // Every batch takes 9 s on a 6 s session: without heartbeats while it works, the broker
+    // would drop the member, hand its partitions out again and the batch would come twice.
+    const port = await freePort();
+    const slow = startWorker(port, { sessionMs: 6_000, delayMs: 9_000 });
+    await waitFor(
+      'the slow process to be ready',
+      async () =>
+        fetch(`http://127.0.0.1:${port}/ready`).then(
+          (response) => response.ok,
+          () => false,
+        ),
+      { timeoutMs: 60_000 },
+    );
+    const before = await total();
+    await produce(2);
+    await waitFor('every event applied', async () => (await total()) === produced, { timeoutMs: 90_000 });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const value = (name: string): number =>
+      Number(new RegExp(`${name}\\{group="${group}"[^}]*\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    expect(value('scm_consumer_rebalances_total')).toBe(1);
+    expect(value('scm_messages_duplicate_total')).toBe(0);
+    expect(value('scm_messages_processed_total')).toBe(produced - before);
+    slow.kill('SIGTERM');
+    expect((await exitOf(slow)).code).toBe(0);
+  }, 150_000);
 });
 
 function freePort(): Promise<number> {
