@@ -62,6 +62,12 @@ export interface PlatformConfig extends Endpoints {
   readonly orderScmAdapter: { readonly mappingRefreshMs: number; readonly bodyLimitBytes: number };
   /** SCM contexts (kitchen, warehouse, delivery) advance their own work after this delay; off when null. */
   readonly autoAdvance: AutoAdvance | null;
+  /**
+   * Fault injection for the fault tests, never set in production: `FAULT_KILL_AFTER_BATCHES=n`
+   * makes the process SIGKILL itself once its consumers have made the writes of n batches
+   * durable, before those batches' offsets are committed.
+   */
+  readonly faults: { readonly killAfterBatches: number | null };
 }
 
 export interface AutoAdvance {
@@ -122,6 +128,7 @@ export function readPlatformConfig(
       mappingRefreshMs: integerFrom(env, 'MAPPING_REFRESH_MS', 2_000, 100, 600_000),
       bodyLimitBytes,
     },
+    faults: { killAfterBatches: integerFrom(env, 'FAULT_KILL_AFTER_BATCHES', 0, 0, 1_000_000) || null },
   };
 }
 

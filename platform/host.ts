@@ -107,6 +107,9 @@ export async function startPlatform(
       permanentAttempts: 3,
       backoff: { initialMs: 200, maxMs: 5_000 },
       onFatal: (error) => log.error('a consumer cannot go on', { error }),
+      ...(config.faults.killAfterBatches === null
+        ? {}
+        : { afterApplied: killAfter(config.faults.killAfterBatches, log) }),
     },
   };
 
@@ -170,6 +173,19 @@ export async function startPlatform(
 }
 
 export type { ContextName };
+
+/** The fault hook: after the n-th batch applied, the process dies as a crash would, at once. */
+function killAfter(batches: number, log: Logger): () => Promise<void> {
+  let applied = 0;
+  return async () => {
+    applied += 1;
+    if (applied < batches) return;
+    log.warn('fault injection: killing this process between a write and its commit', { batches });
+    process.kill(process.pid, 'SIGKILL');
+    // SIGKILL is not delivered synchronously: never let the batch go on to its commit.
+    await new Promise(() => undefined);
+  };
+}
 
 async function withRetries(
   log: Logger,

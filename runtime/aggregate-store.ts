@@ -113,6 +113,8 @@ export interface AggregateStoreOptions<S, I, F> {
   writer: EventWriter;
   /** Receives every write that added events, for the relay to publish at once. */
   onWritten?: (write: PendingWrite) => void;
+  /** Told after every change written (e.g. to wake the context's auto-advance). */
+  onChanged?: () => void;
   /** Indexes the context's lists need (beyond `_id`, `at` and the outbox flag). */
   indexes?: readonly IndexSpecification[];
   /** Causes remembered per aggregate for deduplication. */
@@ -179,8 +181,9 @@ export async function createAggregateStore<S, I, F>(
     return { kind: 'changed', state, version, facts: decision.facts, published };
   }
 
-  /** Tells the relay about a written head's pending events. */
+  /** Tells the relay about a written head's pending events, and whoever watches changes. */
   function handOver(head: HeadDocument<S>): void {
+    options.onChanged?.();
     const events = head[outboxField];
     if (events !== undefined && Object.keys(events).length > 0)
       options.onWritten?.({ collection: outboxCollection, id: head._id, version: head.version, events });

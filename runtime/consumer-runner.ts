@@ -99,6 +99,8 @@ export interface RunnerOptions {
   stuckAfterMs?: number;
   /** Caps a batch's size per partition (kafkajs default 1 MiB). */
   maxBytesPerPartition?: number;
+  /** Fault injection for tests: runs after a batch's writes are durable, before its offsets are committed. */
+  afterApplied?: () => Promise<void>;
   /** The group session (kafkajs default 30 s); a handler outlasting it is kept alive by heartbeats. */
   sessionTimeoutMs?: number;
   /** Publishes to the retry topics; required when the definition has `retryDelaysMs`. */
@@ -367,7 +369,10 @@ function createGroupRunner<E>(
     let run: Received<E>[] = [];
     let runEnd: string | undefined;
     const flush = async (): Promise<void> => {
-      if (run.length > 0) await apply(run);
+      if (run.length > 0) {
+        await apply(run);
+        await options.afterApplied?.();
+      }
       if (runEnd !== undefined) resolveOffset(runEnd);
       run = [];
       runEnd = undefined;

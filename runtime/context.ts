@@ -224,35 +224,68 @@ export function refusalProblem(refusal: Refusal, subject: string): ProblemError 
 const capitalised = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
 
 /**
- * Auto-advance (demos and load): every `intervalMs`, runs one `step` that moves on whatever has
- * waited long enough. Steps never overlap; a failing step is logged and tried again next time.
+ * Auto-advance (demos and load): runs `step`, which moves on whatever has waited `delayMs`,
+ * when something can have come due — `delayMs` after the context changed one of its
+ * aggregates (`wake`, called by the store on every write) — and again at once while steps find
+ * work. A slow check every `idleCheckMs` catches changes another instance made. So an idle
+ * context asks its store nothing but that check. Steps never overlap; a failing step is
+ * logged and tried again at the next check.
  */
 export function startAutoAdvance(options: {
   readonly name: string;
-  readonly intervalMs: number;
+  readonly delayMs: number;
   readonly log: Logger;
   readonly step: () => Promise<number>;
-}): { stop(): Promise<void> } {
+  readonly idleCheckMs?: number;
+}): { wake(): void; stop(): Promise<void> } {
+  const { delayMs, log } = options;
+  const idleCheckMs = options.idleCheckMs ?? 5_000;
+  // Writes close together share one step; a step soon after another drains a backlog.
+  const minimumGapMs = 20;
   let running: Promise<void> | undefined;
   let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let dueAt = Number.POSITIVE_INFINITY;
+  let again = false;
+
+  const schedule = (inMs: number): void => {
+    const at = Date.now() + Math.max(minimumGapMs, inMs);
+    if (stopped || at >= dueAt) return;
+    clearTimeout(timer);
+    dueAt = at;
+    timer = setTimeout(tick, at - Date.now());
+    timer.unref();
+  };
+
   const tick = (): void => {
-    if (running !== undefined || stopped) return;
+    dueAt = Number.POSITIVE_INFINITY;
+    if (stopped) return;
+    if (running !== undefined) {
+      again = true;
+      return;
+    }
     running = options
       .step()
       .then((advanced) => {
-        if (advanced > 0) options.log.debug('auto-advanced', { name: options.name, advanced });
+        if (advanced > 0) {
+          log.debug('auto-advanced', { name: options.name, advanced });
+          again = true;
+        }
       })
-      .catch((error: unknown) => options.log.warn('auto-advance step failed', { name: options.name, error }))
+      .catch((error: unknown) => log.warn('auto-advance step failed', { name: options.name, error }))
       .finally(() => {
         running = undefined;
+        schedule(again ? 0 : idleCheckMs);
+        again = false;
       });
   };
-  const timer = setInterval(tick, options.intervalMs);
-  timer.unref();
+
+  schedule(0);
   return {
+    wake: () => schedule(delayMs),
     async stop() {
       stopped = true;
-      clearInterval(timer);
+      clearTimeout(timer);
       await running;
     },
   };

@@ -94,6 +94,7 @@ export async function createDeliveryContext(
     decider,
     writer: createEventWriter(services.serde, 'delivery', services.topic),
     onWritten: services.relayWrite,
+    onChanged: () => autoAdvance?.wake(),
   });
 
   const consumer = createAggregateConsumer(services, {
@@ -161,7 +162,7 @@ export async function createDeliveryContext(
     return advanced;
   }
 
-  let autoAdvance: { stop(): Promise<void> } | undefined;
+  let autoAdvance: ReturnType<typeof startAutoAdvance> | undefined;
 
   return {
     name: 'delivery',
@@ -173,7 +174,7 @@ export async function createDeliveryContext(
       const { delayMs } = config.autoAdvance;
       autoAdvance = startAutoAdvance({
         name: 'delivery',
-        intervalMs: Math.max(50, Math.floor(delayMs / 2)),
+        delayMs,
         log,
         step: () => advance(delayMs),
       });

@@ -24,7 +24,8 @@ export interface InventoryApiOptions {
   readonly now: () => Date;
   readonly bodyLimitBytes: number;
   /** Retries waiting reservations; returns the fulfilments it reserved. */
-  readonly afterReceipt: () => Promise<string[]>;
+  /** Gives changed stock of `sku` to the reservations waiting for it; says which are now reserved. */
+  readonly afterStockChange: (sku: string) => Promise<string[]>;
 }
 
 const skuPattern = /^[A-Z0-9-]{1,64}$/;
@@ -76,7 +77,7 @@ export function createInventoryRouter(options: InventoryApiOptions): Router {
       { causeId: commandCauseId(ctx, `receipt:${sku}`), causationId: null, correlationId: sku, now: now() },
     );
     if (received.kind === 'refused') throw refusalProblem(received, 'SKU');
-    const reserved = await options.afterReceipt();
+    const reserved = await options.afterStockChange(sku);
     ctx.status = received.kind === 'duplicate' ? 200 : 201;
     ctx.body = { ...(await levelOf(sku)), reservedNow: reserved };
   });
@@ -90,6 +91,8 @@ export function createInventoryRouter(options: InventoryApiOptions): Router {
       { causeId: commandCauseId(ctx, `count:${sku}`), causationId: null, correlationId: sku, now: now() },
     );
     if (counted.kind === 'refused') throw refusalProblem(counted, 'SKU');
+    // A count may find more than was thought: the waiting may now be served.
+    await options.afterStockChange(sku);
     ctx.body = await levelOf(sku);
   });
 

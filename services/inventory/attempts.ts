@@ -2,11 +2,13 @@
  * One reservation attempt at a time per fulfilment, across instances: a lease, granted by the
  * aggregate store's optimistic concurrency (two attempts cannot both append the grant).
  *
- * Why: attempts run from the fulfilment's own partition (a request) but also from a receipt of
- * stock or the periodic sweep, on any instance. Two overlapping attempts could each see the
- * other's holds as their own, and one's releases undo holds the other then reports as AllHeld.
- * An attempt that finds the lease taken simply skips: the holder's outcome stands, and the
- * sweep retries whatever is still waiting. A lease outlives a crashed holder by `ttlMs` at most.
+ * Why: attempts run from the fulfilment's own partition (a request) but also from a change of
+ * stock (a receipt, a count, a cancellation's release) or the start-up retry, on any instance.
+ * Two overlapping attempts could each see the other's holds as their own, and one's releases
+ * undo holds the other then reports as AllHeld. An attempt that finds the lease taken skips:
+ * the holder's outcome stands, and the skipped one is tried again a little later (backing off
+ * past `ttlMs`), in case the holder decided before the stock that woke it. A lease outlives a
+ * crashed holder by `ttlMs` at most.
  */
 import { accepted, refused, unchanged, type Decider } from '@runtime/decider';
 

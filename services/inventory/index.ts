@@ -5,12 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Shortage } from '@contracts/generated';
 import { createAggregateStore } from '@runtime/aggregate-store';
-import {
-  createEventConsumer,
-  startAutoAdvance,
-  type ContextModule,
-  type PlatformServices,
-} from '@runtime/context';
+import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
 import { createEventWriter } from '@runtime/event-writer';
 import { createInventoryRouter } from './api';
 import { leaseDecider } from './attempts';
@@ -29,8 +24,6 @@ export const inventoryGroup = 'inventory';
 
 export interface InventoryConfig {
   readonly bodyLimitBytes: number;
-  /** How often waiting reservations are retried even when no stock event woke them. */
-  readonly inventoryRetryMs?: number;
 }
 
 /** An attempt takes milliseconds; a lease this long only matters when its holder crashed. */
@@ -82,6 +75,27 @@ export async function createInventoryContext(
     for (const input of stockFollowUp(reservation)) await onStock(input, fulfilmentId);
   }
 
+  /**
+   * A skipped attempt is tried again once the holder is likely done, backing off up to past the
+   * lease's lifetime (a crashed holder's lease expires): a wake-up is never lost to a lease, and
+   * no timer runs when nothing is skipped.
+   */
+  const retries = new Map<string, { timer: NodeJS.Timeout; delayMs: number }>();
+  let stopped = false;
+  function retryLater(fulfilmentId: string, delayMs = 250): void {
+    if (stopped || retries.has(fulfilmentId)) return;
+    const timer = setTimeout(() => {
+      retries.delete(fulfilmentId);
+      attempt(fulfilmentId)
+        .then((outcome) => {
+          if (outcome === 'skipped' && delayMs < attemptLeaseMs) retryLater(fulfilmentId, delayMs * 2);
+        })
+        .catch((error: unknown) => log.warn('a retried reservation attempt failed', { fulfilmentId, error }));
+    }, delayMs);
+    timer.unref();
+    retries.set(fulfilmentId, { timer, delayMs });
+  }
+
   /** One try to reserve a waiting fulfilment, all lines or none (protocol steps 2-3). */
   async function attempt(
     fulfilmentId: string,
@@ -93,7 +107,11 @@ export async function createInventoryContext(
       { kind: 'Begin', attemptId, ttlMs: attemptLeaseMs },
       { causeId: attemptId, causationId, correlationId: fulfilmentId, now: services.now() },
     );
-    if (lease.kind === 'refused') return 'skipped';
+    if (lease.kind === 'refused') {
+      // Another attempt holds it; its outcome may predate the stock that woke this one.
+      retryLater(fulfilmentId);
+      return 'skipped';
+    }
     try {
       const reservation = (await reservations.load(fulfilmentId))?.state;
       if (reservation?.status !== 'waiting' || reservation.requestedAt === null) return 'skipped';
@@ -135,11 +153,19 @@ export async function createInventoryContext(
     }
   }
 
-  /** Freed stock goes to the waiting reservations, first come, first served (protocol step 4). */
-  async function retryWaiting(): Promise<string[]> {
+  /**
+   * Freed or received stock goes to the waiting reservations, first come, first served
+   * (protocol step 4): those that need one of `skus`, or all of them when no SKU is named (at
+   * start, which also heals what a crash left behind: holds of a waiting reservation whose
+   * attempt died). Run when stock changes, never on a timer: waiting reservations are found
+   * through the status index, and nothing else is read.
+   */
+  async function retryWaiting(skus?: readonly string[]): Promise<string[]> {
+    const needs = (reservation: { lines: readonly { sku: string }[] }): boolean =>
+      skus === undefined || reservation.lines.some((line) => skus.includes(line.sku));
     const waiting = waitingOldestFirst(
-      await reservations.list({ 'state.status': 'waiting' }, { limit: 500 }),
-    );
+      await reservations.list({ 'state.status': 'waiting' }, { limit: 500, order: 'oldest' }),
+    ).filter(needs);
     const reserved: string[] = [];
     for (const reservation of waiting) {
       if ((await attempt(reservation.fulfilmentId)) === 'reserved') reserved.push(reservation.fulfilmentId);
@@ -177,7 +203,7 @@ export async function createInventoryContext(
             causeId,
           );
           await followUp(fulfilmentId);
-          if (cancelled.kind === 'changed') await retryWaiting();
+          if (cancelled.kind === 'changed') await retryWaiting(cancelled.state.lines.map((line) => line.sku));
           return cancelled.kind === 'duplicate' ? 'duplicate' : 'applied';
         }
         case 'ShipmentDispatched': {
@@ -202,26 +228,25 @@ export async function createInventoryContext(
     reservations,
     now: services.now,
     bodyLimitBytes: config.bodyLimitBytes,
-    afterReceipt: retryWaiting,
+    afterStockChange: (sku) => retryWaiting([sku]),
   });
 
-  let sweeper: { stop(): Promise<void> } | undefined;
+  let startupSweep: Promise<unknown> | undefined;
   return {
     name: 'inventory',
     routers: [router],
     runners: [consumer],
     outboxes: [stock.outbox, reservations.outbox],
     async start() {
-      // Also heals what a crash left behind: holds of a waiting reservation whose attempt died.
-      sweeper = startAutoAdvance({
-        name: 'inventory-retry-waiting',
-        intervalMs: config.inventoryRetryMs ?? 5_000,
-        log,
-        step: async () => (await retryWaiting()).length,
-      });
+      startupSweep = retryWaiting().catch((error: unknown) =>
+        log.warn('the start-up retry of waiting reservations failed', { error }),
+      );
     },
     async stop() {
-      await sweeper?.stop();
+      stopped = true;
+      for (const { timer } of retries.values()) clearTimeout(timer);
+      retries.clear();
+      await startupSweep;
     },
   };
 }

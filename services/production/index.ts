@@ -74,6 +74,7 @@ export async function createProductionContext(
     decider,
     writer: createEventWriter(services.serde, 'production', services.topic),
     onWritten: services.relayWrite,
+    onChanged: () => autoAdvance?.wake(),
   });
   const log = services.log.child({ context: 'production' });
 
@@ -139,7 +140,7 @@ export async function createProductionContext(
     return advanced;
   }
 
-  let autoAdvance: { stop(): Promise<void> } | undefined;
+  let autoAdvance: ReturnType<typeof startAutoAdvance> | undefined;
   const { autoAdvance: settings } = config;
 
   return {
@@ -151,7 +152,7 @@ export async function createProductionContext(
       if (settings === null) return;
       autoAdvance = startAutoAdvance({
         name: 'production',
-        intervalMs: Math.max(50, Math.floor(settings.delayMs / 2)),
+        delayMs: settings.delayMs,
         log,
         step: () => advance(settings.delayMs),
       });

@@ -73,6 +73,7 @@ export async function createWarehouseContext(
     decider,
     writer: createEventWriter(services.serde, 'warehouse', services.topic),
     onWritten: services.relayWrite,
+    onChanged: () => autoAdvance?.wake(),
   });
 
   const consumer = createAggregateConsumer(services, {
@@ -86,7 +87,7 @@ export async function createWarehouseContext(
     },
   });
 
-  let autoAdvance: { stop(): Promise<void> } | undefined;
+  let autoAdvance: ReturnType<typeof startAutoAdvance> | undefined;
 
   return {
     name: 'warehouse',
@@ -98,7 +99,7 @@ export async function createWarehouseContext(
       const { delayMs } = config.autoAdvance;
       autoAdvance = startAutoAdvance({
         name: 'warehouse',
-        intervalMs: Math.max(50, Math.floor(delayMs / 2)),
+        delayMs,
         log,
         step: () => advance(store, delayMs, services.now, log),
       });

@@ -3,16 +3,13 @@
  * per-context command (`npm run context -- <name>`), and two instances of inventory sharing its
  * partitions. Only the URLs differ from the one-process run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { testEndpoints } from '@test/harness/endpoints';
+import { startContextProcess, type ContextProcess } from '@test/harness/context-process';
 import { call, createTestDeployment } from '@test/harness/platform';
 import { waitFor } from '@test/harness/wait';
 import { fullJourney, placeOrder, receiveStock, type ContextName, type UrlOf } from './journey';
 
-const root = path.resolve(__dirname, '..', '..');
 const deployment = createTestDeployment('e2e-dist');
-const processes: { name: string; child: ChildProcess; url: Promise<string>; output: string[] }[] = [];
+const processes: ContextProcess[] = [];
 const urls = new Map<ContextName, string>();
 const urlOf: UrlOf = (context) => {
   const url = urls.get(context);
@@ -20,40 +17,8 @@ const urlOf: UrlOf = (context) => {
   return url;
 };
 
-/**
- * `npm run context -- <name>` as a child process: node with tsx's loader, so the pid is the
- * platform's own (the tsx wrapper would take a SIGKILL and leave its node child running).
- */
-function startContext(name: ContextName): (typeof processes)[number] {
-  const endpoints = testEndpoints();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'platform/main.ts', '--context', name], {
-    cwd: root,
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-      SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
-      MONGO_URL: endpoints.mongoUrl,
-      MONGO_DATABASE: deployment.database,
-      TOPIC_NAMESPACE: deployment.namespace,
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const url = new Promise<string>((resolve, reject) => {
-    const onLine = (chunk: Buffer): void => {
-      for (const line of chunk.toString().split('\n')) {
-        if (line.trim() !== '') output.push(line);
-        const ready = /ready on (http:\/\/\S+)/.exec(line);
-        if (ready?.[1]) resolve(ready[1]);
-      }
-    };
-    child.stdout?.on('data', onLine);
-    child.stderr?.on('data', onLine);
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${output.join('\n')}`)));
-  });
-  const started = { name, child, url, output };
+function startContext(name: ContextName): ContextProcess {
+  const started = startContextProcess(name, deployment);
   processes.push(started);
   return started;
 }
@@ -78,16 +43,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.all(
-    processes.map(
-      ({ child }) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
+  await Promise.all(processes.map((started) => started.stop()));
   await deployment.stop();
 });
 
