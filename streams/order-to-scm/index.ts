@@ -10,7 +10,12 @@ import Router from '@koa/router';
 import { randomUUID } from 'node:crypto';
 import type { EventType } from '@contracts/generated';
 import { createAggregateStore } from '@runtime/aggregate-store';
-import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
+import {
+  createEventConsumer,
+  type ContextModule,
+  type EventOutcome,
+  type PlatformServices,
+} from '@runtime/context';
 import {
   accepted,
   refused,
@@ -21,6 +26,7 @@ import {
 } from '@runtime/decider';
 import { errorCodes, permanent, ProblemError } from '@runtime/errors';
 import { createEventWriter } from '@runtime/event-writer';
+import type { DecodedEvent } from '@runtime/serde';
 import { readJsonBody } from '@runtime/http';
 import { applyMappingUpdate, seedMapping, type Mapping, type MappingUpdate } from './mapping';
 import { parseMappingUpdate } from './mapping-update';
@@ -139,61 +145,98 @@ export async function createOrderScmAdapter(
       newEventId: () => event.metadata.eventId,
     });
 
-  const consumer = createEventConsumer(services, {
-    group: orderScmAdapterGroup,
-    topics: ['order.events'],
-    // The filter policy: reviews and coupons never reach the adapter (counted as filtered).
-    eventTypes: translatableTypes,
-    async handle(event) {
-      if (!isTranslatable(event)) return 'ignored';
-      let translation = translate(event, mapping);
-      // Before rejecting, make sure the map is current: another instance may just have fixed it.
-      if (translation.kind === 'rejected') translation = translate(event, await refreshMapping());
-      const orderId =
-        translation.kind === 'rejected' ? translation.orderId : translation.event.data.fulfilmentId;
-      const now = services.now();
-      if (translation.kind !== 'rejected') {
-        const execution = await fulfilments.execute(
-          orderId,
-          { translation, publication: withoutEnvelope(translation.event) },
-          {
-            causeId: event.metadata.eventId,
-            causationId: event.metadata.eventId,
-            correlationId: orderId,
-            now,
-          },
-        );
-        return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
-      }
-      // Recorded under its own cause, so that the same event replayed after a fix of the map is
-      // not mistaken for a duplicate, and translates.
-      const rejected = rejectionEvent(translation, event, {
-        mapping,
-        now,
-        newEventId: () => event.metadata.eventId,
-      });
-      await fulfilments.execute(
+  /** One event, the rejection path included: a rejected order is recorded, then dead-lettered. */
+  async function translateOne(event: DecodedEvent): Promise<EventOutcome> {
+    if (!isTranslatable(event)) return 'ignored';
+    let translation = translate(event, mapping);
+    // Before rejecting, make sure the map is current: another instance may just have fixed it.
+    if (translation.kind === 'rejected') translation = translate(event, await refreshMapping());
+    const orderId =
+      translation.kind === 'rejected' ? translation.orderId : translation.event.data.fulfilmentId;
+    const now = services.now();
+    if (translation.kind !== 'rejected') {
+      const execution = await fulfilments.execute(
         orderId,
-        { translation, publication: withoutEnvelope(rejected) },
+        { translation, publication: withoutEnvelope(translation.event) },
         {
-          causeId: `rejected:${event.metadata.eventId}`,
+          causeId: event.metadata.eventId,
           causationId: event.metadata.eventId,
           correlationId: orderId,
           now,
         },
       );
-      log.warn('order rejected', {
-        orderId,
-        reason: translation.reason,
-        field: translation.field,
-        detail: translation.detail,
-      });
-      throw permanent(
-        errorCodes.INVALID_CONTENT,
-        `${translation.reason} at ${translation.field}: ${translation.detail} (order ${orderId}, map revision ${mapping.revision})`,
-        undefined,
-        { reason: translation.reason, field: translation.field, detail: translation.detail },
+      return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
+    }
+    // Recorded under its own cause, so that the same event replayed after a fix of the map is
+    // not mistaken for a duplicate, and translates.
+    const rejected = rejectionEvent(translation, event, {
+      mapping,
+      now,
+      newEventId: () => event.metadata.eventId,
+    });
+    await fulfilments.execute(
+      orderId,
+      { translation, publication: withoutEnvelope(rejected) },
+      {
+        causeId: `rejected:${event.metadata.eventId}`,
+        causationId: event.metadata.eventId,
+        correlationId: orderId,
+        now,
+      },
+    );
+    log.warn('order rejected', {
+      orderId,
+      reason: translation.reason,
+      field: translation.field,
+      detail: translation.detail,
+    });
+    throw permanent(
+      errorCodes.INVALID_CONTENT,
+      `${translation.reason} at ${translation.field}: ${translation.detail} (order ${orderId}, map revision ${mapping.revision})`,
+      undefined,
+      { reason: translation.reason, field: translation.field, detail: translation.detail },
+    );
+  }
+
+  const consumer = createEventConsumer(services, {
+    group: orderScmAdapterGroup,
+    topics: ['order.events'],
+    // The filter policy: reviews and coupons never reach the adapter (counted as filtered).
+    eventTypes: translatableTypes,
+    /**
+     * A run of events at once when every one translates (the usual case): one read and one
+     * bulk write for the run. With a rejection among them, one at a time, so that the
+     * rejected one is recorded and dead-lettered and the others go on.
+     */
+    async handleAll(events) {
+      const translated = events.flatMap((event) =>
+        isTranslatable(event) ? [{ event, translation: translate(event, mapping) }] : [],
       );
+      if (translated.some(({ translation }) => translation.kind === 'rejected')) {
+        let duplicates = 0;
+        for (const event of events) if ((await translateOne(event)) === 'duplicate') duplicates += 1;
+        return { duplicates };
+      }
+      const now = services.now();
+      const executions = await fulfilments.executeAll(
+        translated.flatMap(({ event, translation }) =>
+          translation.kind === 'rejected'
+            ? []
+            : [
+                {
+                  id: translation.event.data.fulfilmentId,
+                  input: { translation, publication: withoutEnvelope(translation.event) },
+                  options: {
+                    causeId: event.metadata.eventId,
+                    causationId: event.metadata.eventId,
+                    correlationId: translation.event.data.fulfilmentId,
+                    now,
+                  },
+                },
+              ],
+        ),
+      );
+      return { duplicates: executions.filter((execution) => execution.kind === 'duplicate').length };
     },
   });
 
