@@ -77,7 +77,7 @@ export type EventConsumerDefinition = Subscription &
       }
     | {
         /** Applies a run of events at once (in partition order), counting the duplicates. */
-        handleAll(events: readonly DecodedEvent[]): Promise<{ duplicates: number }>;
+        handleAll(batch: readonly Received<DecodedEvent>[]): Promise<{ duplicates: number }>;
       }
   );
 
@@ -110,7 +110,7 @@ export function createEventConsumer(
         return services.serde.decode(message.value);
       },
       async handle(batch) {
-        if ('handleAll' in definition) return definition.handleAll(batch.map((received) => received.event));
+        if ('handleAll' in definition) return definition.handleAll(batch);
         let duplicates = 0;
         for (const received of batch) {
           const outcome = await definition.handle(received.event, received);
@@ -155,8 +155,8 @@ export function createAggregateConsumer<S, I, F>(
     group: definition.group,
     topics: definition.topics,
     eventTypes: definition.eventTypes,
-    async handleAll(events) {
-      const routed = events.flatMap((event) => {
+    async handleAll(batch) {
+      const routed = batch.flatMap(({ event }) => {
         const route = definition.route(event);
         return route === undefined ? [] : [{ event, ...route }];
       });

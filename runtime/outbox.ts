@@ -109,8 +109,6 @@ export interface OutboxRelay {
 
 /** Event ids recently published, so a write that carried them over does not publish them again. */
 const recentlyPublishedLimit = 10_000;
-/** Clears sent at once (single-document updates; no multi-statement command, see the store notes). */
-const clearConcurrency = 8;
 
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { collections, producer, log } = options;
@@ -162,8 +160,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
     }
     await options.afterPublish?.();
-    for (let i = 0; i < writes.length; i += clearConcurrency)
-      await Promise.all(writes.slice(i, i + clearConcurrency).map(clear));
+    await clear(writes);
     return entries.length;
   }
 
@@ -176,21 +173,41 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   /**
-   * Clears a published write: the whole outbox and the flag if the document is still at that
-   * version (nothing newer could have added events), else only the entries published, leaving
-   * the newer version's to its own write.
+   * Clears published writes, one bulk command per collection: the whole outbox and the flag of
+   * each document still at the version published (nothing newer could have added events). When
+   * some are not (a newer version was written meanwhile), a second bulk removes, from every one
+   * of them, only the entries published, leaving the newer version's to its own write: removing
+   * an entry that is already gone changes nothing.
    */
-  async function clear(write: PendingWrite): Promise<void> {
-    const cleared = await write.collection.updateOne(
-      { _id: write.id, version: write.version } as Filter<OutboxDocument>,
-      { $unset: { [outboxField]: '', [pendingField]: '' } },
-    );
-    if (cleared.matchedCount === 1) return;
-    await write.collection.updateOne({ _id: write.id } as Filter<OutboxDocument>, {
-      $unset: Object.fromEntries(
-        Object.keys(write.events).map((eventId) => [`${outboxField}.${eventId}`, '']),
-      ),
-    });
+  async function clear(writes: readonly PendingWrite[]): Promise<void> {
+    const byCollection = new Map<Collection<OutboxDocument>, PendingWrite[]>();
+    for (const write of writes)
+      byCollection.set(write.collection, [...(byCollection.get(write.collection) ?? []), write]);
+    for (const [collection, mine] of byCollection) {
+      const cleared = await collection.bulkWrite(
+        mine.map((write) => ({
+          updateOne: {
+            filter: { _id: write.id, version: write.version } as Filter<OutboxDocument>,
+            update: { $unset: { [outboxField]: '', [pendingField]: '' } },
+          },
+        })),
+        { ordered: false },
+      );
+      if (cleared.matchedCount === mine.length) continue;
+      await collection.bulkWrite(
+        mine.map((write) => ({
+          updateOne: {
+            filter: { _id: write.id } as Filter<OutboxDocument>,
+            update: {
+              $unset: Object.fromEntries(
+                Object.keys(write.events).map((eventId) => [`${outboxField}.${eventId}`, '']),
+              ),
+            },
+          },
+        })),
+        { ordered: false },
+      );
+    }
   }
 
   /** Every flagged document of every collection, a page at a time. */

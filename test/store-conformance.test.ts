@@ -9,10 +9,13 @@
  * map (the outbox), equality and `$lte` filters on nested fields with sort, limit and projection
  * (lists and auto-advance), an index on the outbox flag, and strings as the outbox's encoded
  * values. Range filters on times may over-select (nx-27017 compares ISO-time strings and dates
- * to the second), never miss: the aggregate store applies the filter again in memory. Every command the platform sends is a single-document write or a read: it never sends
- * a multi-statement update, a transaction, `$inc`, `$setOnInsert` or a BSON binary in a replace,
- * each of which one of the measured stores got wrong. Collection names are identifiers
- * (letters, digits, underscores), the only ones nx-27017 accepts.
+ * to the second), never miss: the aggregate store applies the filter again in memory. Bulk
+ * commands: the engine writes a batch's heads, the relay clears a batch's outboxes and the
+ * tracking context inserts a batch's hops each in one unordered bulk command (of up to a few
+ * hundred statements; pinned here at 1,000), and needs to know which inserts hit an existing
+ * key. It never sends a transaction, `$inc`, `$setOnInsert`, an upsert or a BSON binary in a
+ * replace, each of which one of the measured stores got wrong. Collection names are
+ * identifiers (letters, digits, underscores), the only ones nx-27017 accepts.
  */
 import { MongoClient, type Collection, type Document } from 'mongodb';
 import { isDuplicateKey } from '@runtime/errors';
@@ -157,4 +160,29 @@ it('lists by nested fields: equality, $lte on ISO times, sorted either way, limi
     .find({ 'state.status': 'late', 'state.readyAt': { $lte: '2026-12-01T10:05:01.000Z' } })
     .toArray();
   expect(late.map((document) => document._id)).toContain('f');
+});
+
+it('takes one unordered bulk of 1,000 statements, and names the inserts that hit an existing key', async () => {
+  const collection = clients[0]!.db(database).collection<Head>('bulk');
+  await collection.insertMany(Array.from({ length: 500 }, (_, i) => head(`b-${i}`, 1)));
+  const replaces = Array.from({ length: 500 }, (_, i) => ({
+    replaceOne: { filter: { _id: `b-${i}`, version: i % 2 === 0 ? 1 : 9 }, replacement: head(`b-${i}`, 2) },
+  }));
+  const inserts = Array.from({ length: 500 }, (_, i) => ({ insertOne: { document: head(`n-${i}`, 1) } }));
+  const result = await collection.bulkWrite([...replaces, ...inserts], { ordered: false });
+  // Every other replace was guarded by a version the document does not have.
+  expect([result.matchedCount, result.insertedCount]).toEqual([250, 500]);
+  expect(await collection.countDocuments({ version: 2 })).toBe(250);
+
+  const again = [head('n-7', 1), head('fresh-1', 1), head('n-9', 1), head('fresh-2', 1)];
+  const failure = await collection.insertMany(again, { ordered: false }).then(
+    () => undefined,
+    (error: unknown) => error as { writeErrors?: unknown },
+  );
+  const writeErrors = [failure?.writeErrors ?? []].flat() as { index: number; code: number }[];
+  expect(writeErrors.map(({ index, code }) => [index, code]).sort()).toEqual([
+    [0, 11000],
+    [2, 11000],
+  ]);
+  expect(await collection.countDocuments({ _id: { $in: ['fresh-1', 'fresh-2'] } })).toBe(2);
 });

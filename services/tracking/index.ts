@@ -6,6 +6,7 @@
 import { eventTypes } from '@contracts/generated';
 import { topics, type TopicName } from '@contracts/topics';
 import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
+import { MongoBulkWriteError } from 'mongodb';
 import { classify, isDuplicateKey } from '@runtime/errors';
 import { createTrackingRouter, type HopDocument } from './api';
 import { hopOf } from './domain';
@@ -26,17 +27,25 @@ export async function createTrackingContext(services: PlatformServices): Promise
     group: trackingGroup,
     topics: topics.map(({ name }) => name),
     eventTypes: orderEventTypes,
-    async handle(event, received) {
-      const hop = hopOf(event, catalogueNames.get(received.topic) ?? received.topic);
-      if (hop === undefined) return 'ignored';
+    /**
+     * A run of events, one unordered insert for all their hops. A unique insert on the event id
+     * is atomic on every MongoDB-wire store: a second delivery of an event is refused by the
+     * store itself (E11000), whoever delivers it, and counted as a duplicate.
+     */
+    async handleAll(batch) {
+      const documents = batch.flatMap((received) => {
+        const hop = hopOf(received.event, catalogueNames.get(received.topic) ?? received.topic);
+        return hop === undefined ? [] : [{ _id: hop.eventId, orderId: hop.orderId, hop }];
+      });
+      if (documents.length === 0) return { duplicates: 0 };
       try {
-        // A unique insert on the event id is atomic on every MongoDB-wire store: the second
-        // delivery of an event is refused by the store itself, whoever delivers it.
-        await hops.insertOne({ _id: hop.eventId, orderId: hop.orderId, hop });
-        return 'applied';
+        await hops.insertMany(documents, { ordered: false });
+        return { duplicates: 0 };
       } catch (error) {
-        if (isDuplicateKey(error)) return 'duplicate';
-        throw classify(error);
+        if (!(error instanceof MongoBulkWriteError)) throw classify(error);
+        const failures = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+        if (!failures.every(isDuplicateKey)) throw classify(error);
+        return { duplicates: failures.length };
       }
     },
   });

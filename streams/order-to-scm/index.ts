@@ -208,7 +208,8 @@ export async function createOrderScmAdapter(
      * bulk write for the run. With a rejection among them, one at a time, so that the
      * rejected one is recorded and dead-lettered and the others go on.
      */
-    async handleAll(events) {
+    async handleAll(batch) {
+      const events = batch.map((received) => received.event);
       const translated = events.flatMap((event) =>
         isTranslatable(event) ? [{ event, translation: translate(event, mapping) }] : [],
       );
