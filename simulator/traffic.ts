@@ -12,6 +12,7 @@
  * The benchmark and the fault suites use `startTraffic` as their load; `npm run simulate` and
  * `npm start -- --demo` print it.
  */
+import { setMaxListeners } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import {
   catalogueOf,
@@ -233,6 +234,8 @@ export function startTraffic(options: TrafficOptions): RunningTraffic {
   const placing = new AbortController();
   /** Ends everything still waiting: the drain is over. */
   const finished = new AbortController();
+  // Every order in flight waits on it: thousands of listeners are expected, not a leak.
+  setMaxListeners(0, finished.signal);
   const tasks = new Set<Promise<void>>();
   const track = (task: Promise<void>): void => {
     tasks.add(task);
