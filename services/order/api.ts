@@ -31,8 +31,8 @@ export interface OrderApiOptions {
   /** OrderPlaced version this instance writes (both run side by side during a rollout). */
   readonly orderPlacedVersion: 1 | 2;
   readonly bodyLimitBytes: number;
-  /** Resolves when the order may have changed (or after `timeoutMs`). */
-  readonly changed: (orderId: string, timeoutMs: number) => Promise<void>;
+  /** Resolves when the order may have changed from `version` (or after `timeoutMs`). */
+  readonly changed: (orderId: string, timeoutMs: number, version: number) => Promise<void>;
 }
 
 export interface IdempotencyRecord {
@@ -103,13 +103,6 @@ export function view(order: Order, version: number) {
 function problemOf(execution: Execution<Order, OrderFact>): ProblemError | undefined {
   return execution.kind === 'refused' ? refusalProblem(execution, 'order') : undefined;
 }
-
-/**
- * A waiting request is woken at once by this process's consumer; it reads again this often in
- * case another instance of the context applied the update. A thousand waiting customers cost
- * the store 200 reads a second at this pace, not the 2,000 of a tight poll.
- */
-const recheckMs = 5_000;
 
 export function createOrderRouter(options: OrderApiOptions): Router {
   const { store, idempotencyKeys, now, bodyLimitBytes } = options;
@@ -204,7 +197,7 @@ export function createOrderRouter(options: OrderApiOptions): Router {
       const known = typeof ctx.query.status === 'string' ? ctx.query.status : loaded.state.status;
       const deadline = Date.now() + wait * 1000;
       while (loaded.state.status === known && Date.now() < deadline) {
-        await options.changed(orderId, Math.min(recheckMs, deadline - Date.now()));
+        await options.changed(orderId, deadline - Date.now(), loaded.version);
         loaded = await current(orderId);
       }
       ctx.set('Status-Changed', String(loaded.state.status !== known));
