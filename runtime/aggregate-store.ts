@@ -293,18 +293,48 @@ export async function createAggregateStore<S, I, F>(
     filter: Filter<HeadDocument<S>>,
     { limit = 100, order = 'newest' }: { limit?: number; order?: 'newest' | 'oldest' } = {},
   ): Promise<S[]> {
-    const heads = await collection
-      .find(filter, { projection: { state: 1 } })
+    // The store narrows, this decides. The embedded store serves equalities from its indexes
+    // but answers a range condition by reading the whole collection (and compares times to the
+    // second), so ranges are left out of the query and the whole filter is applied here, with
+    // MongoDB's exact semantics, reading on until `limit` states match. What is read is bounded
+    // by the equalities (the aggregates in one status), not by the collection's history.
+    const matches = sift(filter as Parameters<typeof sift>[0]);
+    const cursor = collection
+      .find(withoutRanges(filter), { projection: { state: 1 } })
       .sort({ at: order === 'newest' ? -1 : 1 })
-      .limit(limit)
-      .toArray();
-    // The store narrows, this decides: the embedded store compares ISO-time strings to the
-    // second (see the store conformance test), so it may answer a state a few hundred
-    // milliseconds too new; the filter is applied again here with MongoDB's exact semantics.
-    return heads.filter(sift(filter as Parameters<typeof sift>[0])).map((head) => head.state);
+      .batchSize(Math.max(limit, 100));
+    const states: S[] = [];
+    try {
+      for await (const head of cursor) {
+        if (matches(head)) states.push(head.state);
+        if (states.length >= limit) break;
+      }
+    } finally {
+      await cursor.close();
+    }
+    return states;
   }
 
   return { collection, outbox: outboxCollection, load, execute, executeAll, list };
+}
+
+const rangeOperators = new Set(['$lt', '$lte', '$gt', '$gte']);
+
+/** `filter` without its range conditions (`{field: {$lte: …}}`), which the caller applies itself. */
+function withoutRanges<T>(filter: Filter<T>): Filter<T> {
+  return Object.fromEntries(
+    Object.entries(filter).filter(
+      ([, condition]) =>
+        !(
+          typeof condition === 'object' &&
+          condition !== null &&
+          !Array.isArray(condition) &&
+          !(condition instanceof Date) &&
+          Object.keys(condition).length > 0 &&
+          Object.keys(condition).every((operator) => rangeOperators.has(operator))
+        ),
+    ),
+  ) as Filter<T>;
 }
 
 /** A bulk write whose only failures are E11000: inserts that lost a race to another writer. */
