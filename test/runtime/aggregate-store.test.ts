@@ -37,6 +37,12 @@ const stamped: Decider<{ at: string }, string, string> = {
 };
 
 const endpoints = testEndpoints();
+/** The deciders here publish nothing: the writer never asks the registry anything. */
+const newWriter = () =>
+  createEventWriter(
+    new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) }),
+    'inventory',
+  );
 const database = uniqueName('aggregate-store').replaceAll('-', '_');
 const clients: MongoClient[] = [];
 
@@ -47,10 +53,7 @@ afterAll(async () => {
 
 it('racing writers on several connections hand out exactly the units there are', async () => {
   for (let i = 0; i < 4; i += 1) clients.push(await new MongoClient(endpoints.mongoUrl).connect());
-  const writer = createEventWriter(
-    new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) }),
-    'inventory',
-  );
+  const writer = newWriter();
   const stores = await Promise.all(
     clients.map((client) =>
       createAggregateStore({ db: client.db(database), name: 'counters', decider: counter, writer }),
@@ -83,10 +86,7 @@ it('a cause applied before is a duplicate, even when it races with itself', asyn
     db: clients[0]!.db(database),
     name: 'counters',
     decider: counter,
-    writer: createEventWriter(
-      new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) }),
-      'inventory',
-    ),
+    writer: newWriter(),
   });
   const id = `sku-${randomUUID()}`;
   const now = new Date();
@@ -109,10 +109,7 @@ it('lists the latest state of each aggregate, which is its only document, howeve
     db: clients[0]!.db(database),
     name: 'listed',
     decider: counter,
-    writer: createEventWriter(
-      new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) }),
-      'inventory',
-    ),
+    writer: newWriter(),
   });
   const start = Date.now();
   for (let aggregate = 0; aggregate < 12; aggregate += 1) {
@@ -136,10 +133,7 @@ it('lists the latest state of each aggregate, which is its only document, howeve
     db: clients[0]!.db(database),
     name: 'timed',
     decider: stamped,
-    writer: createEventWriter(
-      new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) }),
-      'inventory',
-    ),
+    writer: newWriter(),
   });
   for (const [id, at] of [
     ['early', '2026-12-01T10:00:00.100Z'],
@@ -158,10 +152,7 @@ it('executes a batch with one read and one write, in order per aggregate, and ex
   clients.push(client);
   const commands: string[] = [];
   client.on('commandStarted', (event) => commands.push(event.commandName));
-  const writer = createEventWriter(
-    new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) }),
-    'inventory',
-  );
+  const writer = newWriter();
   const [mine, theirs] = await Promise.all(
     [client, clients[1]!].map((connection) =>
       createAggregateStore({ db: connection.db(database), name: 'batched', decider: counter, writer }),
