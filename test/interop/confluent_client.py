@@ -45,9 +45,27 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def registry_client(config: dict[str, Any]) -> SchemaRegistryClient:
+    """The registry client with a timeout. Without one httpx waits forever on a stalled request,
+    the only wait here with no limit (a read on a loaded CI machine was once killed after 120 s
+    with nothing to show); with one, the client's own retries (3) take over."""
+    return SchemaRegistryClient({"url": config["registry"], "timeout": 20})
+
+
+def progress(text: str) -> None:
+    """A line on stderr, so that a slow or failed run shows where its time went."""
+    print(f"[confluent-client {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
 def read(config: dict[str, Any]) -> dict[str, Any]:
-    """Every record of every topic named, from the start to the current end of each partition."""
-    registry = SchemaRegistryClient({"url": config["registry"]})
+    """Every record of every topic named, from the start to the current end of each partition.
+
+    All partitions are assigned at once and read together, under one deadline: the report says
+    which partitions did not reach their end, and where they stood, rather than being killed.
+    """
+    started = time.monotonic()
+    deadline = started + float(config.get("deadlineSeconds", 90))
+    registry = registry_client(config)
     deserialize = AvroDeserializer(registry)
     consumer = Consumer(
         {
@@ -60,67 +78,74 @@ def read(config: dict[str, Any]) -> dict[str, Any]:
     records: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     names: dict[int, str] = {}
+    # (topic, partition) -> the offset one past the last record present when the read began.
+    ends: dict[tuple[str, int], int] = {}
+    positions: dict[tuple[str, int], int] = {}
     try:
+        metadata = consumer.list_topics(timeout=20)
+        assignment = []
         for topic in config["topics"]:
-            metadata = consumer.list_topics(topic, timeout=10)
-            ends: dict[int, int] = {}
-            assignment = []
             for partition in metadata.topics[topic].partitions:
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=20)
                 if high > low:
-                    ends[partition] = high
+                    ends[(topic, partition)] = high
+                    positions[(topic, partition)] = low
                     assignment.append(TopicPartition(topic, partition, low))
-            if not assignment:
+        total = sum(ends[key] - positions[key] for key in ends)
+        progress(f"{total} records in {len(ends)} partitions of {len(config['topics'])} topics")
+        consumer.assign(assignment)
+        reported = time.monotonic()
+        while ends:
+            now = time.monotonic()
+            if now > deadline:
+                unfinished = {f"{t}[{p}]": f"at {positions[(t, p)]} of {end}" for (t, p), end in ends.items()}
+                raise TimeoutError(f"not read to their end in {now - started:.0f} s: {unfinished}")
+            if now - reported > 10:
+                progress(f"{len(records) + len(failures)} of {total} read, {len(ends)} partitions to go")
+                reported = now
+            message: Message | None = consumer.poll(1.0)
+            if message is None:
                 continue
-            consumer.assign(assignment)
-            deadline = time.monotonic() + 60
-            while ends:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{topic}: partitions {sorted(ends)} not read to their end")
-                message: Message | None = consumer.poll(1.0)
-                if message is None:
-                    continue
-                if message.error():
-                    raise KafkaException(message.error())
-                partition, offset = message.partition(), message.offset()
-                where = {"topic": topic, "partition": partition, "offset": offset}
-                value = message.value()
-                try:
-                    if value is None:
-                        raise ValueError("a record without a value")
-                    context = SerializationContext(topic, MessageField.VALUE, message.headers())
-                    event = deserialize(value, context)
-                    schema_id = schema_id_of(value)
-                    if schema_id is not None and schema_id not in names:
-                        schema = json.loads(registry.get_schema(schema_id).schema_str)
-                        names[schema_id] = f"{schema['namespace']}.{schema['name']}"
-                    envelope = event["metadata"]
-                    records.append(
-                        {
-                            **where,
-                            "key": message.key().decode("utf-8") if message.key() else None,
-                            "schemaId": schema_id,
-                            "record": names.get(schema_id) if schema_id is not None else None,
-                            "eventType": envelope["eventType"],
-                            "schemaVersion": envelope["schemaVersion"],
-                            # fastavro parses uuid fields: these are uuid.UUID objects (or None).
-                            "eventId": plain(envelope["eventId"]),
-                            "causationId": None
-                            if envelope["causationId"] is None
-                            else plain(envelope["causationId"]),
-                            "uuidTypes": [
-                                type(envelope["eventId"]).__name__,
-                                type(envelope["causationId"]).__name__,
-                            ],
-                            "occurredAt": plain(envelope["occurredAt"]),
-                            "headers": sorted(name for name, _ in (message.headers() or [])),
-                        }
-                    )
-                except Exception as error:  # noqa: BLE001 - every failure is the report's subject
-                    failures.append({**where, "error": f"{type(error).__name__}: {error}"})
-                if offset + 1 >= ends.get(partition, 0):
-                    ends.pop(partition, None)
-            consumer.unassign()
+            if message.error():
+                raise KafkaException(message.error())
+            topic, partition, offset = message.topic(), message.partition(), message.offset()
+            where = {"topic": topic, "partition": partition, "offset": offset}
+            positions[(topic, partition)] = offset + 1
+            value = message.value()
+            try:
+                if value is None:
+                    raise ValueError("a record without a value")
+                context = SerializationContext(topic, MessageField.VALUE, message.headers())
+                event = deserialize(value, context)
+                schema_id = schema_id_of(value)
+                if schema_id is not None and schema_id not in names:
+                    schema = json.loads(registry.get_schema(schema_id).schema_str)
+                    names[schema_id] = f"{schema['namespace']}.{schema['name']}"
+                envelope = event["metadata"]
+                records.append(
+                    {
+                        **where,
+                        "key": message.key().decode("utf-8") if message.key() else None,
+                        "schemaId": schema_id,
+                        "record": names.get(schema_id) if schema_id is not None else None,
+                        "eventType": envelope["eventType"],
+                        "schemaVersion": envelope["schemaVersion"],
+                        # fastavro parses uuid fields: these are uuid.UUID objects (or None).
+                        "eventId": plain(envelope["eventId"]),
+                        "causationId": None if envelope["causationId"] is None else plain(envelope["causationId"]),
+                        "uuidTypes": [
+                            type(envelope["eventId"]).__name__,
+                            type(envelope["causationId"]).__name__,
+                        ],
+                        "occurredAt": plain(envelope["occurredAt"]),
+                        "headers": sorted(name for name, _ in (message.headers() or [])),
+                    }
+                )
+            except Exception as error:  # noqa: BLE001 - every failure is the report's subject
+                failures.append({**where, "error": f"{type(error).__name__}: {error}"})
+            if offset + 1 >= ends.get((topic, partition), 0):
+                ends.pop((topic, partition), None)
+        progress(f"{len(records)} decoded, {len(failures)} failed, in {time.monotonic() - started:.1f} s")
     finally:
         consumer.close()
     return {"records": records, "failures": failures}
@@ -168,7 +193,7 @@ def order_placed(order_id: str, version: int) -> dict[str, Any]:
 
 def write(config: dict[str, Any]) -> dict[str, Any]:
     """One OrderPlaced per entry, in the schema version asked for, without any header."""
-    registry = SchemaRegistryClient({"url": config["registry"]})
+    registry = registry_client(config)
     topic = config["topic"]
     subject = f"{topic}-{ORDER_PLACED}"
     producer = Producer({"bootstrap.servers": config["bootstrap"], "enable.idempotence": True, "acks": "all"})
