@@ -87,6 +87,8 @@ export interface AggregateStore<S, I, F> {
   /** The same collection, as the outbox relay sees it. */
   readonly outbox: Collection<OutboxDocument>;
   load(id: string): Promise<Loaded<S> | undefined>;
+  /** The latest states of `ids`, in one read; an aggregate never written is absent. */
+  loadAll(ids: readonly string[]): Promise<Map<string, Loaded<S>>>;
   /** Decides `input` against the latest state and writes the outcome; retries lost races. */
   execute(id: string, input: I, options: ExecuteOptions): Promise<Execution<S, F>>;
   /**
@@ -136,9 +138,23 @@ export async function createAggregateStore<S, I, F>(
     return collection.findOne({ _id: id } as Filter<HeadDocument<S>>) as Promise<HeadDocument<S> | null>;
   }
 
+  const loaded = (head: HeadDocument<S>): Loaded<S> => ({
+    state: head.state,
+    version: head.version,
+    causes: head.causes,
+  });
+
   async function load(id: string): Promise<Loaded<S> | undefined> {
     const head = await read(id);
-    return head === null ? undefined : { state: head.state, version: head.version, causes: head.causes };
+    return head === null ? undefined : loaded(head);
+  }
+
+  async function loadAll(ids: readonly string[]): Promise<Map<string, Loaded<S>>> {
+    if (ids.length === 0) return new Map();
+    const heads = await collection
+      .find({ _id: { $in: [...new Set(ids)] } } as Filter<HeadDocument<S>>)
+      .toArray();
+    return new Map((heads as HeadDocument<S>[]).map((head) => [head._id, loaded(head)]));
   }
 
   /** One aggregate as a batch sees it: the head read, and the head its changes lead to. */
@@ -315,7 +331,7 @@ export async function createAggregateStore<S, I, F>(
     return states;
   }
 
-  return { collection, outbox: outboxCollection, load, execute, executeAll, list };
+  return { collection, outbox: outboxCollection, load, loadAll, execute, executeAll, list };
 }
 
 const rangeOperators = new Set(['$lt', '$lte', '$gt', '$gte']);

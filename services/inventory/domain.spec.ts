@@ -11,6 +11,7 @@ import {
   availableOf,
   holdOrder,
   reservationDecider,
+  planAttempts,
   shortagesOf,
   stockDecider,
   stockFollowUp,
@@ -564,6 +565,51 @@ describe('shortagesOf', () => {
       [kimchi]: stockWith(kimchi, 1, { [second]: 1 }),
     };
     expect(shortagesOf(lines, stocks, first)).toEqual([{ sku: kimchi, requested: 1, available: 0 }]);
+  });
+});
+
+describe('planAttempts', () => {
+  const third = 'ORD-20250101-000125';
+  const waitingFor = (fulfilmentId: string, wanted: StockLine[] = lines): ReservationState => ({
+    ...waiting,
+    fulfilmentId,
+    lines: wanted,
+  });
+
+  it('serves the oldest first: each later attempt sees the stock the earlier holds leave', () => {
+    const stocks = { [rice]: stockWith(rice, 3), [kimchi]: stockWith(kimchi, 5) };
+    const riceOnly = [{ sku: rice, quantity: 1 }];
+    expect(
+      planAttempts([waitingFor(first), waitingFor(second), waitingFor(third, riceOnly)], stocks, now),
+    ).toEqual([
+      { fulfilmentId: first, holds: holdOrder(lines) },
+      { fulfilmentId: second, shortages: [{ sku: rice, requested: 2, available: 1 }] },
+      // A younger one that fits is not blocked by the one short before it.
+      { fulfilmentId: third, holds: riceOnly },
+    ]);
+  });
+
+  it("counts an attempt's own hold (left by a crash) as granted, and a SKU never seen as none", () => {
+    const stocks = { [rice]: stockWith(rice, 2, { [first]: 2 }), [kimchi]: stockWith(kimchi, 1) };
+    expect(planAttempts([waitingFor(first), waitingFor(second)], stocks, now)).toEqual([
+      { fulfilmentId: first, holds: holdOrder(lines) },
+      {
+        fulfilmentId: second,
+        shortages: [
+          { sku: kimchi, requested: 1, available: 0 },
+          { sku: rice, requested: 2, available: 0 },
+        ],
+      },
+    ]);
+    expect(planAttempts([waitingFor(third)], {}, now)).toEqual([
+      {
+        fulfilmentId: third,
+        shortages: [
+          { sku: kimchi, requested: 1, available: 0 },
+          { sku: rice, requested: 2, available: 0 },
+        ],
+      },
+    ]);
   });
 });
 

@@ -52,6 +52,7 @@
 import type { Shortage, StockLine } from '@contracts/generated';
 import {
   accepted,
+  evolveAll,
   refused,
   unchanged,
   type Decider,
@@ -464,6 +465,36 @@ export function shortagesOf(
     if (stock?.holds[fulfilmentId] !== undefined) return [];
     const available = availableOf(stock);
     return available < quantity ? [{ sku, requested: quantity, available }] : [];
+  });
+}
+
+/** An attempt's quick check (protocol step 2): the holds to take, or why none are taken. */
+export type AttemptPlan =
+  | { readonly fulfilmentId: string; readonly holds: readonly StockLine[] }
+  | { readonly fulfilmentId: string; readonly shortages: readonly Shortage[] };
+
+/**
+ * The quick checks of several waiting reservations at once, first come, first served in the
+ * order given: each sees the stock as the holds planned before it leave it (folded with the
+ * stock decider itself), so one batch of attempts reads each SKU once and still serves the
+ * oldest first. The holds are then taken for real (step 3), where a change of stock since the
+ * read shows as a HoldRefused.
+ */
+export function planAttempts(
+  waiting: readonly ReservationState[],
+  stocks: Readonly<Record<string, StockState | undefined>>,
+  now: Date,
+): AttemptPlan[] {
+  const running: Record<string, StockState | undefined> = { ...stocks };
+  return waiting.map(({ fulfilmentId, lines }) => {
+    const holds = holdOrder(lines);
+    const shortages = shortagesOf(holds, running, fulfilmentId);
+    if (shortages.length > 0) return { fulfilmentId, shortages };
+    for (const { sku, quantity } of holds) {
+      const decision = stockDecider.decide({ kind: 'Hold', sku, fulfilmentId, quantity }, running[sku], now);
+      if (decision.kind === 'accepted') running[sku] = evolveAll(stockDecider, running[sku], decision.facts);
+    }
+    return { fulfilmentId, holds };
   });
 }
 

@@ -6,18 +6,19 @@ import { randomUUID } from 'node:crypto';
 import type { Shortage } from '@contracts/generated';
 import { createAggregateStore } from '@runtime/aggregate-store';
 import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
+import type { DecodedEvent } from '@runtime/serde';
 import { createEventWriter } from '@runtime/event-writer';
 import { createInventoryRouter } from './api';
-import { leaseDecider } from './attempts';
+import { leaseDecider, type LeaseInput } from './attempts';
 import {
-  holdOrder,
+  planAttempts,
   reservationDecider,
-  shortagesOf,
   stockDecider,
   stockFollowUp,
   waitingOldestFirst,
+  type ReservationInput,
+  type ReservationState,
   type StockInput,
-  type StockState,
 } from './domain';
 
 export const inventoryGroup = 'inventory';
@@ -45,34 +46,24 @@ export async function createInventoryContext(
   const leases = await createAggregateStore({ ...common, name: 'inventory_attempts', decider: leaseDecider });
   const log = services.log.child({ context: 'inventory' });
 
-  /** Hold, Release and Ship are idempotent per fulfilment: each call is its own cause. */
-  const onStock = (input: StockInput, correlationId: string) =>
-    stock.execute(input.sku, input, {
-      causeId: randomUUID(),
-      causationId: null,
-      correlationId,
-      now: services.now(),
-    });
-  /**
-   * `causationId` is the event that set this step going (a request, a cancellation, a
-   * dispatch), or null for a step of a sweep or of a receipt (no event caused it).
-   */
-  const onReservation = (
-    fulfilmentId: string,
-    input: Parameters<typeof reservations.execute>[1],
-    causationId: string | null,
-    causeId: string = randomUUID(),
-  ) =>
-    reservations.execute(fulfilmentId, input, {
-      causeId,
-      causationId,
-      correlationId: fulfilmentId,
-      now: services.now(),
-    });
+  /** Hold, Release and Ship are idempotent per fulfilment: each step is its own cause. */
+  const onStockAll = (steps: readonly { readonly input: StockInput; readonly correlationId: string }[]) =>
+    stock.executeAll(
+      steps.map(({ input, correlationId }) => ({
+        id: input.sku,
+        input,
+        options: { causeId: randomUUID(), causationId: null, correlationId, now: services.now() },
+      })),
+    );
 
-  async function followUp(fulfilmentId: string): Promise<void> {
-    const reservation = (await reservations.load(fulfilmentId))?.state;
-    for (const input of stockFollowUp(reservation)) await onStock(input, fulfilmentId);
+  /** The stock steps that make every fulfilment's holds agree with its reservation (step 7). */
+  async function followUpAll(states: readonly (ReservationState | undefined)[]): Promise<void> {
+    const steps = states.flatMap((reservation) =>
+      reservation === undefined
+        ? []
+        : stockFollowUp(reservation).map((input) => ({ input, correlationId: reservation.fulfilmentId })),
+    );
+    if (steps.length > 0) await onStockAll(steps);
   }
 
   /**
@@ -86,9 +77,10 @@ export async function createInventoryContext(
     if (stopped || retries.has(fulfilmentId)) return;
     const timer = setTimeout(() => {
       retries.delete(fulfilmentId);
-      attempt(fulfilmentId)
-        .then((outcome) => {
-          if (outcome === 'skipped' && delayMs < attemptLeaseMs) retryLater(fulfilmentId, delayMs * 2);
+      attemptAll([{ fulfilmentId, causationId: null }])
+        .then((outcomes) => {
+          if (outcomes.get(fulfilmentId) === 'skipped' && delayMs < attemptLeaseMs)
+            retryLater(fulfilmentId, delayMs * 2);
         })
         .catch((error: unknown) => log.warn('a retried reservation attempt failed', { fulfilmentId, error }));
     }, delayMs);
@@ -96,59 +88,133 @@ export async function createInventoryContext(
     retries.set(fulfilmentId, { timer, delayMs });
   }
 
-  /** One try to reserve a waiting fulfilment, all lines or none (protocol steps 2-3). */
-  async function attempt(
-    fulfilmentId: string,
-    causationId: string | null = null,
-  ): Promise<'reserved' | 'short' | 'skipped'> {
-    const attemptId = randomUUID();
-    const lease = await leases.execute(
-      fulfilmentId,
-      { kind: 'Begin', attemptId, ttlMs: attemptLeaseMs },
-      { causeId: attemptId, causationId, correlationId: fulfilmentId, now: services.now() },
+  /**
+   * Attempts to reserve waiting fulfilments, all lines or none (protocol steps 2-3), first come,
+   * first served in the order given, as one batch: the leases taken together, reservations and
+   * stocks read once, the quick checks decided in memory (`planAttempts`), and each step's
+   * writes in one bulk command. `causationId` is the event that set an attempt going, or null
+   * for a retry after a receipt, a count or a start-up (no event caused it).
+   */
+  async function attemptAll(
+    requests: readonly { readonly fulfilmentId: string; readonly causationId: string | null }[],
+  ): Promise<Map<string, 'reserved' | 'short' | 'skipped'>> {
+    const outcomes = new Map<string, 'reserved' | 'short' | 'skipped'>();
+    const unique = [...new Map(requests.map((request) => [request.fulfilmentId, request])).values()];
+    if (unique.length === 0) return outcomes;
+    const causes = new Map(unique.map((request) => [request.fulfilmentId, request.causationId]));
+    const attempts = new Map(unique.map(({ fulfilmentId }) => [fulfilmentId, randomUUID()]));
+    const leaseChange = (fulfilmentId: string, input: LeaseInput, causeId: string) => ({
+      id: fulfilmentId,
+      input,
+      options: {
+        causeId,
+        causationId: causes.get(fulfilmentId) ?? null,
+        correlationId: fulfilmentId,
+        now: services.now(),
+      },
+    });
+    const began = await leases.executeAll(
+      unique.map(({ fulfilmentId }) => {
+        const attemptId = attempts.get(fulfilmentId)!;
+        return leaseChange(fulfilmentId, { kind: 'Begin', attemptId, ttlMs: attemptLeaseMs }, attemptId);
+      }),
     );
-    if (lease.kind === 'refused') {
-      // Another attempt holds it; its outcome may predate the stock that woke this one.
-      retryLater(fulfilmentId);
-      return 'skipped';
+    const leased: string[] = [];
+    for (const [i, { fulfilmentId }] of unique.entries()) {
+      if (began[i]?.kind === 'refused') {
+        // Another attempt holds it; its outcome may predate the stock that woke this one.
+        retryLater(fulfilmentId);
+        outcomes.set(fulfilmentId, 'skipped');
+      } else leased.push(fulfilmentId);
     }
     try {
-      const reservation = (await reservations.load(fulfilmentId))?.state;
-      if (reservation?.status !== 'waiting' || reservation.requestedAt === null) return 'skipped';
-      const lines = holdOrder(reservation.lines);
-      const stocks: Record<string, StockState | undefined> = {};
-      for (const line of lines) stocks[line.sku] = (await stock.load(line.sku))?.state;
-      const lacking = shortagesOf(lines, stocks, fulfilmentId);
-      if (lacking.length > 0) {
-        await onReservation(fulfilmentId, { kind: 'Short', fulfilmentId, shortages: lacking }, causationId);
-        return 'short';
-      }
-      let refusal: Shortage | undefined;
-      for (const { sku, quantity } of lines) {
-        const held = await onStock({ kind: 'Hold', sku, fulfilmentId, quantity }, fulfilmentId);
-        if (held.kind === 'refused') throw new Error(held.reason);
-        if (held.state?.holds[fulfilmentId] !== undefined) continue;
-        const fact = held.kind === 'changed' ? held.facts.find((f) => f.type === 'HoldRefused') : undefined;
-        refusal =
+      const current = await reservations.loadAll(leased);
+      const waiting = leased.flatMap((fulfilmentId) => {
+        const reservation = current.get(fulfilmentId)?.state;
+        if (reservation?.status === 'waiting' && reservation.requestedAt !== null) return [reservation];
+        outcomes.set(fulfilmentId, 'skipped');
+        return [];
+      });
+      if (waiting.length === 0) return outcomes;
+      const skus = [...new Set(waiting.flatMap(({ lines }) => lines.map(({ sku }) => sku)))];
+      const stocks = Object.fromEntries(
+        [...(await stock.loadAll(skus))].map(([sku, { state }]) => [sku, state]),
+      );
+      const plans = planAttempts(waiting, stocks, services.now());
+
+      const holds = plans.flatMap((plan) =>
+        'holds' in plan
+          ? plan.holds.map(({ sku, quantity }) => ({
+              input: { kind: 'Hold', sku, fulfilmentId: plan.fulfilmentId, quantity } as const,
+              correlationId: plan.fulfilmentId,
+            }))
+          : [],
+      );
+      const held = await onStockAll(holds);
+      // A hold refused for real (the stock changed since it was read): that attempt is short.
+      const refusals = new Map<string, Shortage>();
+      for (const [i, { input }] of holds.entries()) {
+        const execution = held[i]!;
+        if (execution.kind === 'refused') throw new Error(execution.reason);
+        if (refusals.has(input.fulfilmentId) || execution.state?.holds[input.fulfilmentId] !== undefined)
+          continue;
+        const fact =
+          execution.kind === 'changed' ? execution.facts.find((f) => f.type === 'HoldRefused') : undefined;
+        refusals.set(
+          input.fulfilmentId,
           fact?.type === 'HoldRefused'
-            ? { sku, requested: fact.requested, available: fact.available }
-            : { sku, requested: quantity, available: 0 };
-        break;
+            ? { sku: input.sku, requested: fact.requested, available: fact.available }
+            : { sku: input.sku, requested: input.quantity, available: 0 },
+        );
       }
-      if (refusal === undefined) {
-        await onReservation(fulfilmentId, { kind: 'AllHeld', fulfilmentId }, causationId);
-        // Cancelled meanwhile? Then the follow-up releases what this attempt took.
-        await followUp(fulfilmentId);
-        return 'reserved';
-      }
-      for (const { sku } of lines) await onStock({ kind: 'Release', sku, fulfilmentId }, fulfilmentId);
-      await onReservation(fulfilmentId, { kind: 'Short', fulfilmentId, shortages: [refusal] }, causationId);
-      return 'short';
+      // Release before saying Short: at rest a waiting reservation holds nothing.
+      await onStockAll(
+        holds
+          .filter(({ input }) => refusals.has(input.fulfilmentId))
+          .map(({ input: { sku, fulfilmentId } }) => ({
+            input: { kind: 'Release', sku, fulfilmentId } as const,
+            correlationId: fulfilmentId,
+          })),
+      );
+      const decided = plans.map((plan): { fulfilmentId: string; input: ReservationInput } => {
+        const { fulfilmentId } = plan;
+        const refusal = refusals.get(fulfilmentId);
+        if ('shortages' in plan)
+          return { fulfilmentId, input: { kind: 'Short', fulfilmentId, shortages: [...plan.shortages] } };
+        if (refusal !== undefined)
+          return { fulfilmentId, input: { kind: 'Short', fulfilmentId, shortages: [refusal] } };
+        return { fulfilmentId, input: { kind: 'AllHeld', fulfilmentId } };
+      });
+      const recorded = await reservations.executeAll(
+        decided.map(({ fulfilmentId, input }) => ({
+          id: fulfilmentId,
+          input,
+          options: {
+            causeId: randomUUID(),
+            causationId: causes.get(fulfilmentId) ?? null,
+            correlationId: fulfilmentId,
+            now: services.now(),
+          },
+        })),
+      );
+      for (const { fulfilmentId, input } of decided)
+        outcomes.set(fulfilmentId, input.kind === 'AllHeld' ? 'reserved' : 'short');
+      // Refused on stock that changed after the read (a receipt, another attempt, or a line of
+      // this batch's own refused attempt, held and then released): worth a fresh look soon.
+      for (const fulfilmentId of refusals.keys()) retryLater(fulfilmentId);
+      // Cancelled meanwhile? Then its follow-up releases what this attempt took.
+      await followUpAll(
+        recorded.flatMap((execution, i) =>
+          decided[i]?.input.kind === 'AllHeld' && execution.kind !== 'refused' ? [execution.state] : [],
+        ),
+      );
+      return outcomes;
     } finally {
-      await leases.execute(
-        fulfilmentId,
-        { kind: 'End', attemptId },
-        { causeId: `end:${attemptId}`, causationId, correlationId: fulfilmentId, now: services.now() },
+      await leases.executeAll(
+        leased.map((fulfilmentId) => {
+          const attemptId = attempts.get(fulfilmentId)!;
+          return leaseChange(fulfilmentId, { kind: 'End', attemptId }, `end:${attemptId}`);
+        }),
       );
     }
   }
@@ -166,60 +232,90 @@ export async function createInventoryContext(
     const waiting = waitingOldestFirst(
       await reservations.list({ 'state.status': 'waiting' }, { limit: 500, order: 'oldest' }),
     ).filter(needs);
-    const reserved: string[] = [];
-    for (const reservation of waiting) {
-      if ((await attempt(reservation.fulfilmentId)) === 'reserved') reserved.push(reservation.fulfilmentId);
-    }
-    return reserved;
+    const outcomes = await attemptAll(
+      waiting.map(({ fulfilmentId }) => ({ fulfilmentId, causationId: null })),
+    );
+    return [...outcomes]
+      .filter(([, outcome]) => outcome === 'reserved')
+      .map(([fulfilmentId]) => fulfilmentId);
   }
 
+  /** Each event's reservation step; the rest of the protocol follows from the states it leaves. */
+  const reservationInputOf = (event: DecodedEvent): ReservationInput | undefined => {
+    switch (event.type) {
+      case 'FulfilmentRequested': {
+        const { fulfilmentId, lines } = event.data;
+        return { kind: 'Request', fulfilmentId, lines, requestedAt: event.metadata.occurredAt.toISOString() };
+      }
+      case 'FulfilmentCancelled':
+        return { kind: 'Cancel', fulfilmentId: event.data.fulfilmentId };
+      case 'ShipmentDispatched':
+        return { kind: 'Shipped', fulfilmentId: event.data.fulfilmentId };
+      default:
+        return undefined;
+    }
+  };
+
+  /**
+   * A run of events as one batch (steps 1, 5 and 6): every event's reservation step in partition
+   * order in one bulk write (each event its own cause, so a redelivery is a duplicate); then the
+   * attempts of those left waiting, whatever the outcome (new, known, duplicate: a crash may
+   * have come between a request and its attempt); then every touched fulfilment's follow-up;
+   * last, stock freed by cancellations goes to those waiting for it.
+   */
   const consumer = createEventConsumer(services, {
     group: inventoryGroup,
     topics: ['scm.fulfilment-requests', 'scm.delivery-events'],
     eventTypes: ['FulfilmentRequested', 'FulfilmentCancelled', 'ShipmentDispatched'],
-    async handle(event) {
-      const causeId = event.metadata.eventId;
-      switch (event.type) {
-        case 'FulfilmentRequested': {
-          const { fulfilmentId, lines } = event.data;
-          const requestedAt = event.metadata.occurredAt.toISOString();
-          const recorded = await onReservation(
-            fulfilmentId,
-            { kind: 'Request', fulfilmentId, lines, requestedAt },
-            causeId,
-            causeId,
-          );
-          // Whatever the outcome (new, known, duplicate): a waiting reservation gets an attempt.
-          await attempt(fulfilmentId, causeId);
-          await followUp(fulfilmentId);
-          return recorded.kind === 'duplicate' ? 'duplicate' : 'applied';
+    async handleAll(batch) {
+      const steps = batch.flatMap(({ event }) => {
+        const input = reservationInputOf(event);
+        return input === undefined ? [] : [{ event, input }];
+      });
+      const now = services.now();
+      const executions = await reservations.executeAll(
+        steps.map(({ event, input }) => ({
+          id: input.fulfilmentId,
+          input,
+          options: {
+            causeId: event.metadata.eventId,
+            causationId: event.metadata.eventId,
+            correlationId: input.fulfilmentId,
+            now,
+          },
+        })),
+      );
+      const latest = new Map<string, ReservationState | undefined>();
+      const freed = new Set<string>();
+      let duplicates = 0;
+      for (const [i, execution] of executions.entries()) {
+        const { event, input } = steps[i]!;
+        if (execution.kind === 'duplicate') duplicates += 1;
+        if (execution.kind === 'refused') {
+          log.warn('event refused', {
+            fulfilmentId: input.fulfilmentId,
+            type: event.type,
+            reason: execution.reason,
+          });
+          continue;
         }
-        case 'FulfilmentCancelled': {
-          const { fulfilmentId } = event.data;
-          const cancelled = await onReservation(
-            fulfilmentId,
-            { kind: 'Cancel', fulfilmentId },
-            causeId,
-            causeId,
-          );
-          await followUp(fulfilmentId);
-          if (cancelled.kind === 'changed') await retryWaiting(cancelled.state.lines.map((line) => line.sku));
-          return cancelled.kind === 'duplicate' ? 'duplicate' : 'applied';
-        }
-        case 'ShipmentDispatched': {
-          const { fulfilmentId } = event.data;
-          const shipped = await onReservation(
-            fulfilmentId,
-            { kind: 'Shipped', fulfilmentId },
-            causeId,
-            causeId,
-          );
-          await followUp(fulfilmentId);
-          return shipped.kind === 'duplicate' ? 'duplicate' : 'applied';
-        }
-        default:
-          return 'ignored';
+        latest.set(input.fulfilmentId, execution.state);
+        if (input.kind === 'Cancel' && execution.kind === 'changed')
+          for (const { sku } of execution.state.lines) freed.add(sku);
       }
+      await attemptAll(
+        steps.flatMap(({ event, input }) =>
+          input.kind === 'Request' && latest.get(input.fulfilmentId)?.status === 'waiting'
+            ? [{ fulfilmentId: input.fulfilmentId, causationId: event.metadata.eventId }]
+            : [],
+        ),
+      );
+      // From the states as they are now: an attempt or a step above may have moved them.
+      await followUpAll(
+        [...(await reservations.loadAll([...latest.keys()])).values()].map(({ state }) => state),
+      );
+      if (freed.size > 0) await retryWaiting([...freed]);
+      return { duplicates };
     },
   });
 
