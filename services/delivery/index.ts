@@ -147,18 +147,22 @@ export async function createDeliveryContext(
         input: { kind: 'Deliver', proofOfDelivery: 'auto: left at the door' } satisfies DeliveryInput,
       })),
     ];
-    let advanced = 0;
-    for (const { step, fulfilmentId, input } of steps) {
-      const execution = await store.execute(fulfilmentId, input, {
-        causeId: `auto:${step}:${fulfilmentId}`,
-        // Auto-advance acts as the courier would: a command, not caused by an event.
-        causationId: null,
-        correlationId: fulfilmentId,
-        now: services.now(),
-      });
-      // A refusal here means a person (or a cancellation) got there first: nothing to do.
-      if (execution.kind === 'changed') advanced += 1;
-    }
+    // One bulk for the whole step: the tasks are independent aggregates.
+    const executions = await store.executeAll(
+      steps.map(({ step, fulfilmentId, input }) => ({
+        id: fulfilmentId,
+        input,
+        options: {
+          causeId: `auto:${step}:${fulfilmentId}`,
+          // Auto-advance acts as the courier would: a command, not caused by an event.
+          causationId: null,
+          correlationId: fulfilmentId,
+          now,
+        },
+      })),
+    );
+    // A refusal here means a person (or a cancellation) got there first: nothing to do.
+    const advanced = executions.filter((execution) => execution.kind === 'changed').length;
     return advanced;
   }
 

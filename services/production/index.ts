@@ -110,33 +110,40 @@ export async function createProductionContext(
       { 'state.status': 'cooking', 'state.startedAt': { $lte: cutoff } },
       { limit, order: 'oldest' },
     );
-    let advanced = 0;
-    for (const [step, tasks] of [
-      ['start', toStart],
-      ['complete', toComplete],
-    ] as const) {
-      for (const { fulfilmentId } of tasks) {
-        const now = services.now();
-        const input: KitchenInput =
-          step === 'start'
-            ? // The station no cook stands at; ready when auto-advance will complete it.
-              {
-                kind: 'StartCooking',
-                station: 'AUTO',
-                expectedReadyAt: new Date(now.getTime() + delayMs).toISOString(),
-              }
-            : { kind: 'CompleteCooking' };
-        const execution = await store.execute(fulfilmentId, input, {
+    const now = services.now();
+    const steps = [
+      ...toStart.map(({ fulfilmentId }) => ({
+        step: 'start',
+        fulfilmentId,
+        // The station no cook stands at; ready when auto-advance will complete it.
+        input: {
+          kind: 'StartCooking',
+          station: 'AUTO',
+          expectedReadyAt: new Date(now.getTime() + delayMs).toISOString(),
+        } satisfies KitchenInput,
+      })),
+      ...toComplete.map(({ fulfilmentId }) => ({
+        step: 'complete',
+        fulfilmentId,
+        input: { kind: 'CompleteCooking' } satisfies KitchenInput,
+      })),
+    ];
+    // One bulk for the whole step: the tasks are independent aggregates.
+    const executions = await store.executeAll(
+      steps.map(({ step, fulfilmentId, input }) => ({
+        id: fulfilmentId,
+        input,
+        options: {
           causeId: `auto:${step}:${fulfilmentId}`,
           // Auto-advance acts as the cook would: a command, not caused by an event.
           causationId: null,
           correlationId: fulfilmentId,
           now,
-        });
-        // A refusal means a cook got there first (or the order was cancelled): nothing to do.
-        if (execution.kind === 'changed') advanced += 1;
-      }
-    }
+        },
+      })),
+    );
+    // A refusal means a cook got there first (or the order was cancelled): nothing to do.
+    const advanced = executions.filter((execution) => execution.kind === 'changed').length;
     return advanced;
   }
 

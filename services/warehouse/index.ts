@@ -132,23 +132,35 @@ async function advance(
       { order: 'oldest' },
     )),
   ];
-  let advanced = 0;
-  for (const task of due) {
+  const steps = due.flatMap((task) => {
     const input = nextAutoStep(task, now, delayMs);
-    if (input === undefined) continue;
-    const { fulfilmentId } = task;
-    // One cause per task and step: a step repeated (here or by another instance) is a duplicate.
-    const execution = await store.execute(fulfilmentId, input, {
-      causeId: `auto:${input.kind.toLowerCase()}:${fulfilmentId}`,
-      // Auto-advance acts as the picker would: a command, not caused by an event.
-      causationId: null,
-      correlationId: fulfilmentId,
-      now,
-    });
+    return input === undefined ? [] : [{ fulfilmentId: task.fulfilmentId, input }];
+  });
+  // One bulk for the whole step: the tasks are independent aggregates.
+  const executions = await store.executeAll(
+    steps.map(({ fulfilmentId, input }) => ({
+      id: fulfilmentId,
+      input,
+      options: {
+        // One cause per task and step: a step repeated (here or by another instance) is a duplicate.
+        causeId: `auto:${input.kind.toLowerCase()}:${fulfilmentId}`,
+        // Auto-advance acts as the picker would: a command, not caused by an event.
+        causationId: null,
+        correlationId: fulfilmentId,
+        now,
+      },
+    })),
+  );
+  let advanced = 0;
+  for (const [i, execution] of executions.entries()) {
     if (execution.kind === 'changed') advanced += 1;
     // Staff (or a cancellation) got there first: theirs is the task now.
     else if (execution.kind === 'refused')
-      log.debug('auto-advance refused', { fulfilmentId, step: input.kind, reason: execution.reason });
+      log.debug('auto-advance refused', {
+        fulfilmentId: steps[i]?.fulfilmentId,
+        step: steps[i]?.input.kind,
+        reason: execution.reason,
+      });
   }
   return advanced;
 }
