@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--lanes a,b,...] [--no-write]`: the pipeline benchmark. Every lane
+ * `npm run bench [-- --quick] [--lanes a,b,...] [--no-write]` (`-- --help` for all): the pipeline benchmark. Every lane
  * in one invocation, following ../shared/docs/PERFORMANCE.md: the raw baselines (B0 Kafka's Java
  * perf tools, B1 a raw kafkajs hop, B1r a raw relay, B2 raw store writes) measured on the same
  * broker and store, in the same run, as the lanes under test (the order->scm adapter alone, one
@@ -164,9 +164,25 @@ const placeOrders: PlaceOrders = async ({ url, ratePerSec, count, seed }) => {
   return { placed: summary.placed, refused: summary.refused, failed: summary.errors + summary.serverErrors };
 };
 
+const usage = `npm run bench [-- options]
+
+Every lane in one invocation (baselines B0, B1, B1r, B2, then the lanes under test); ratios
+against the baselines of the same run are the result. About 9 minutes on 2 cores.
+
+  --quick            smaller sizes, under five minutes
+  --smoke            the tiny sizes the test suite uses
+  --lanes a,b        only these lanes: ${laneNames.join(', ')}
+  --no-write         write neither bench/results/ nor docs/benchmarks.md
+  --results-dir DIR  the JSON results go to DIR (even with --no-write), not bench/results/
+  -h, --help         this text
+
+Endpoints: KAFKA_BROKERS, SCHEMA_REGISTRY_URL and MONGO_URL when all are set, else the native
+stack (brought up if needed).`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      help: { type: 'boolean', short: 'h', default: false },
       quick: { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       lanes: { type: 'string' },
@@ -174,6 +190,10 @@ async function main(): Promise<void> {
       'results-dir': { type: 'string' },
     },
   });
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
   const profileName = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
   const profile: Profile = profiles[profileName];
   const lanes = (values.lanes?.split(',') ?? [...laneNames]) as LaneName[];
