@@ -12,7 +12,7 @@ import { Registry } from 'prom-client';
 import { desiredTopics, provisionTopics } from '@contracts/provision';
 import { placementOf, type TopicName, type WriterContext } from '@contracts/topics';
 import type { ContextModule, PlatformServices } from '@runtime/context';
-import { readinessOf } from '@runtime/consumer-runner';
+import { createLagMonitor, reportLag } from '@runtime/consumer-lag';
 import { createDeadLetterClients } from '@runtime/dead-letter-admin';
 import { createDeadLetterRouter } from '@runtime/dead-letter-router';
 import { createDeadLetterPublisher } from '@runtime/dead-letters';
@@ -21,6 +21,7 @@ import { createHttpApp, startHttpServer, type RunningHttpServer } from '@runtime
 import { createLogger, type Logger } from '@runtime/log';
 import { createRuntimeMetrics } from '@runtime/metrics';
 import { createOutboxRelay } from '@runtime/outbox';
+import { createReadinessProbe } from '@runtime/readiness';
 import { countRegistryRequests, eventTypesWrittenBy, RegistryClient, Serde } from '@runtime/serde';
 import { contextFactories, type ContextName } from './contexts';
 import type { PlatformConfig } from './config';
@@ -130,6 +131,32 @@ export async function startPlatform(
   await Promise.all(runners.map((runner) => runner.start()));
   for (const context of contexts) await context.start?.();
 
+  // Readiness and lag ask the broker and the store themselves, through clients of their own: a
+  // ping held by a hung store is cut by its socket timeout instead of holding one of the
+  // contexts' connections, and pings do not count as the engine's store commands.
+  const probeAdmin = kafka.admin();
+  await probeAdmin.connect();
+  const storeProbe = new MongoClient(config.mongoUrl, {
+    maxPoolSize: 2,
+    serverSelectionTimeoutMS: probeTimeoutMs,
+    connectTimeoutMS: probeTimeoutMs,
+    socketTimeoutMS: probeTimeoutMs,
+  });
+  const readiness = createReadinessProbe({
+    runners,
+    admin: probeAdmin,
+    pingStore: () => storeProbe.db(config.database).command({ ping: 1 }),
+    timeoutMs: probeTimeoutMs,
+  });
+  const lag = createLagMonitor({
+    admin: probeAdmin,
+    groups: () => runners.flatMap((runner) => runner.memberships()),
+    fromBeginning: services.runner.fromBeginning ?? true,
+    report: reportLag(metrics.consumerLag),
+    log: log.child({ component: 'consumer-lag' }),
+  });
+  lag.start();
+
   const deadLetterClients = createDeadLetterClients(kafka);
   const routers: Router[] = [
     ...contexts.flatMap((context) => context.routers),
@@ -138,7 +165,7 @@ export async function startPlatform(
   const app = createHttpApp({
     metricsRegistry,
     health: () => ({ status: 'up', details: { contexts: config.contexts } }),
-    readiness: async () => readinessOf(runners),
+    readiness,
     routers,
     bodyLimitBytes: config.bodyLimitBytes,
   });
@@ -153,26 +180,36 @@ export async function startPlatform(
     async ready(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const report = readinessOf(runners);
-        if (report.ready) return;
+        const report = await readiness();
+        if (report.ready) {
+          // The lag reported from now on includes everything committed until ready.
+          await lag.refresh();
+          return;
+        }
         if (Date.now() > deadline)
           throw new Error(`not ready after ${timeoutMs} ms: ${report.reasons.join('; ')}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await new Promise((resolve) => setTimeout(resolve, 250));
       }
     },
     async stop() {
       await server.close();
       for (const context of contexts) await context.stop?.();
       await Promise.all(runners.map((runner) => runner.stop()));
+      lag.stop();
       await relay.stop();
       await deadLetterClients.close?.();
       await producer.disconnect();
+      await probeAdmin.disconnect();
+      await storeProbe.close();
       await mongo.close();
     },
   };
 }
 
 export type { ContextName };
+
+/** Bound of each readiness check and store ping: below `/ready`'s own 2 s. */
+const probeTimeoutMs = 1_500;
 
 /** The fault hook: after the n-th batch applied, the process dies as a crash would, at once. */
 function killAfter(batches: number, log: Logger): () => Promise<void> {

@@ -77,7 +77,6 @@ export interface RunnerObserver {
   deadLettered(topic: string, error: PlatformError): void;
   batch(topic: string, seconds: number): void;
   applied(eventType: string, latencySeconds: number): void;
-  lag(topic: string, partition: number, lag: number): void;
   rebalanced(): void;
   crashed(): void;
 }
@@ -107,12 +106,27 @@ export interface RunnerOptions {
   retryProducer?: Producer;
 }
 
+/** A consumer group the runner reads, and the member id the broker gave it at its last join. */
+export interface GroupMembership {
+  readonly group: string;
+  readonly topics: readonly string[];
+  /** Undefined before the first join and after stop. */
+  readonly memberId: string | undefined;
+}
+
 export interface ConsumerRunner {
   readonly group: string;
   start(): Promise<void>;
   /** Lets the batch in hand finish (its offsets are committed), then leaves the group. */
   stop(): Promise<void>;
+  /**
+   * What this process believes; `lag` is the fetch position's distance to the log end as of the
+   * last batch (for the stuck watchdog). The broker's view is `memberships` plus
+   * `consumer-lag.ts` and `readiness.ts`.
+   */
   status(): { joined: boolean; stuck: boolean; lag: number; crashed: boolean };
+  /** Every group this runner reads (the context's, and its retry companion's if any). */
+  memberships(): readonly GroupMembership[];
 }
 
 class StopRequested extends Error {}
@@ -154,6 +168,7 @@ export function createConsumerRunner<E>(
         crashed: a.crashed || b.crashed,
       };
     },
+    memberships: () => [...main.memberships(), ...companion.memberships()],
   };
 }
 
@@ -171,7 +186,13 @@ function createGroupRunner<E>(
   const log = options.log.child({ group: definition.group });
   const meantForThisGroup = forGroup(definition.group);
   let restarts = 0;
-  const state = { joined: false, crashed: false, stuck: false, lastProgressAt: Date.now() };
+  const state = {
+    joined: false,
+    crashed: false,
+    stuck: false,
+    lastProgressAt: Date.now(),
+    memberId: undefined as string | undefined,
+  };
   const lagByPartition = new Map<string, number>();
   // kafkajs only sends a heartbeat once its interval (a third of the session) has passed.
   const heartbeatEveryMs = Math.max(500, Math.floor((options.sessionTimeoutMs ?? 30_000) / 6));
@@ -197,8 +218,9 @@ function createGroupRunner<E>(
     },
   });
 
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     state.joined = true;
+    state.memberId = payload.memberId;
     observer.rebalanced();
     log.info('joined group');
   });
@@ -433,9 +455,7 @@ function createGroupRunner<E>(
       if (error instanceof StopRequested) return;
       throw error;
     } finally {
-      const lag = Number(batch.offsetLag());
-      lagByPartition.set(`${topic}:${partition}`, lag);
-      observer.lag(topic, partition, lag);
+      lagByPartition.set(`${topic}:${partition}`, Number(batch.offsetLag()));
       observer.batch(topic, seconds(started));
     }
   }
@@ -468,8 +488,10 @@ function createGroupRunner<E>(
       await consumer.stop();
       await consumer.disconnect();
       state.joined = false;
+      state.memberId = undefined;
     },
     status: () => ({ joined: state.joined, stuck: state.stuck, lag: totalLag(), crashed: state.crashed }),
+    memberships: () => [{ group: definition.group, topics: definition.topics, memberId: state.memberId }],
   };
 }
 
@@ -485,7 +507,10 @@ function forGroup(group: string) {
   };
 }
 
-/** Readiness of a process's consumers, for its `/ready`: joined, not crashed, not stuck. */
+/**
+ * What the process itself knows of its consumers' readiness: joined, not crashed, not stuck.
+ * `/ready` adds the broker's and the store's view (`readiness.ts`).
+ */
 export function readinessOf(runners: readonly ConsumerRunner[]): ReadinessReport {
   const reasons = runners.flatMap((runner) => {
     const { joined, stuck, crashed } = runner.status();

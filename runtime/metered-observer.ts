@@ -19,8 +19,6 @@ export function meteredObserver(metrics: RuntimeMetrics, group: string): RunnerO
     batch: (topic, seconds) => metrics.batchDuration.observe({ group, topic }, seconds),
     applied: (eventType, seconds) =>
       metrics.endToEndLatency.observe({ group, event_type: eventType }, seconds),
-    lag: (topic, partition, lag) =>
-      metrics.consumerLag.set({ group, topic, partition: String(partition) }, lag),
     rebalanced: () => metrics.consumerRebalances.inc({ group }),
     crashed: () => metrics.consumerCrashes.inc({ group }),
   };

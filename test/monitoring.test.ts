@@ -159,6 +159,8 @@ describe('Prometheus configuration', () => {
             series('up', platform, '0x10'),
             series('scm_consumer_lag', { ...lag, partition: '0' }, '600x20'),
             series('scm_consumer_lag', { ...lag, partition: '1' }, '600x20'),
+            // A second instance of the context reads the same partitions from the broker.
+            series('scm_consumer_lag', { ...lag, instance: 'platform-2:8080', partition: '1' }, '600x20'),
             // A second group, below the threshold: must stay quiet.
             series('scm_consumer_lag', { ...lag, group: 'tracking', partition: '0' }, '900x20'),
             series('scm_messages_dead_lettered_total', platform, '0 0 1 1 1'),
