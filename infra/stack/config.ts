@@ -63,6 +63,50 @@ export function readStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
   };
 }
 
+/**
+ * The stack the test suite runs on when no endpoints are given: its own data directory
+ * (`.stack/test`, or `TEST_STACK_DIR`) and ports, so the topics, subjects and databases tests
+ * create never land in the stack `npm start` uses, and both can run side by side. Each port is
+ * the user's stack's plus 100 (19192, 18181, 37117, 19190 by default; a further 100 if that
+ * would meet one of the user's ports), or `TEST_<variable>` (e.g. `TEST_STACK_KAFKA_PORT`).
+ * Installs are shared with the user's stack; versions and heaps follow the same variables.
+ */
+export function testStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
+  const user = readStackConfig(env);
+  const userPorts = Object.values(portVariables(user));
+  let offset = 100;
+  while (userPorts.some((port) => userPorts.includes(port + offset))) offset += 100;
+  const ports = Object.fromEntries(
+    Object.entries(portVariables(user)).map(([name, port]) => [
+      name,
+      env[`TEST_${name}`] || String(port + offset),
+    ]),
+  );
+  return readStackConfig({
+    ...env,
+    ...ports,
+    STACK_DIR: env.TEST_STACK_DIR || path.join(projectRoot, '.stack', 'test'),
+    STACK_INSTALL_DIR: user.installDir,
+  });
+}
+
+function portVariables(config: StackConfig): Record<string, number> {
+  return {
+    STACK_KAFKA_PORT: config.kafka.port,
+    STACK_KAFKA_CONTROLLER_PORT: config.kafka.controllerPort,
+    STACK_REGISTRY_PORT: config.registry.port,
+    STACK_REGISTRY_MANAGEMENT_PORT: config.registry.managementPort,
+    STACK_MONGO_PORT: config.mongo.port,
+    STACK_PROMETHEUS_PORT: config.prometheus.port,
+  };
+}
+
+/** The STACK_* variables that make `readStackConfig` return this configuration. */
+export function stackVariables(config: StackConfig): Record<string, string> {
+  const ports = Object.entries(portVariables(config)).map(([name, port]) => [name, String(port)]);
+  return { STACK_DIR: config.dir, STACK_INSTALL_DIR: config.installDir, ...Object.fromEntries(ports) };
+}
+
 /** The endpoints a client of the stack connects to, in the variables the platform reads. */
 export function stackEndpoints(config: StackConfig): Record<string, string> {
   return {

@@ -3,12 +3,13 @@
  * registry and MongoDB-wire store once per test run, in this order of preference:
  *   1. endpoints given in the environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MONGO_URL);
  *   2. containers through testcontainers, when a Docker engine answers;
- *   3. the project's native stack (infra/stack), installed and started on first use.
- * Whatever it starts, global-teardown stops.
+ *   3. a native stack of the suite's own (infra/stack `testStackConfig`: `.stack/test` and a port
+ *      block apart from `npm start`'s), installed on first use and started with no data.
+ * The stack `npm start` uses is never touched. Whatever this starts, global-teardown stops.
  */
 import { spawnSync } from 'node:child_process';
-import { readStackConfig, stackEndpoints } from '../../infra/stack/config';
-import { status, up } from '../../infra/stack/stack';
+import { stackEndpoints, stackVariables, testStackConfig } from '../../infra/stack/config';
+import { down, status, up, wipeData } from '../../infra/stack/stack';
 import { startContainers } from './containers';
 import { setStarted } from './started';
 
@@ -30,17 +31,28 @@ export default async function globalSetup(): Promise<void> {
     return;
   }
 
-  const config = readStackConfig();
+  const config = testStackConfig();
   const wasReady = (await status(config)).every((component) => component.state === 'ready');
-  log(
-    wasReady
-      ? 'reusing the running native stack'
-      : 'no Docker engine: starting the native stack (infra/stack)',
-  );
-  await up(config, [], log);
-  Object.assign(process.env, stackEndpoints(config));
-  // A stack the developer started stays up; one started for this run is stopped after it,
-  // unless TEST_KEEP_STACK=1 asks to keep it for the next run.
+  const where = `${config.dir}, Kafka on ${config.kafka.port}, registry on ${config.registry.port}, store on ${config.mongo.port}`;
+  if (wasReady) log(`reusing the test suite's running native stack (${where})`);
+  else {
+    log(`no Docker engine: starting the test suite's own native stack (${where}), with no data`);
+    // Only this suite's stack is stopped and wiped: nothing any earlier run left stays behind.
+    await down(config);
+    wipeData(config);
+  }
+  try {
+    await up(config, [], log);
+  } catch (error) {
+    // Jest runs no teardown after a failed setup: what this started must not outlive it.
+    if (!wasReady) await down(config, [], log);
+    throw error;
+  }
+  // The workers see this stack as "the" native stack: tests that start extra instances from
+  // its installs, or look at its processes, find this one.
+  Object.assign(process.env, stackEndpoints(config), stackVariables(config));
+  // A stack kept from an earlier run (TEST_KEEP_STACK=1) stays up; one started for this run
+  // is stopped after it, unless TEST_KEEP_STACK=1 asks to keep it for the next run.
   if (!wasReady && process.env.TEST_KEEP_STACK !== '1') setStarted({ kind: 'native', config });
 }
 

@@ -1,0 +1,54 @@
+import path from 'node:path';
+import { readStackConfig, stackEndpoints, stackVariables, testStackConfig, type StackConfig } from './config';
+
+const portsOf = (config: StackConfig): number[] => [
+  config.kafka.port,
+  config.kafka.controllerPort,
+  config.registry.port,
+  config.registry.managementPort,
+  config.mongo.port,
+  config.prometheus.port,
+];
+
+describe("the test suite's own stack", () => {
+  // The user's environment as `npm start` and `npm test` would both see it: defaults, and a
+  // user who moved their stack.
+  it.each([
+    ['the defaults', {}],
+    [
+      'a stack moved by STACK_* variables onto the default test ports',
+      {
+        STACK_DIR: '/tmp/mine',
+        STACK_KAFKA_PORT: '19192',
+        STACK_REGISTRY_PORT: '18181',
+        STACK_MONGO_PORT: '37117',
+        STACK_PROMETHEUS_PORT: '19190',
+      },
+    ],
+  ])('differs from npm start’s in data directory and every port, given %s', (_, env) => {
+    const user = readStackConfig(env);
+    const suite = testStackConfig(env);
+    expect(suite.dir).not.toBe(user.dir);
+    expect(path.join(suite.dir, 'data')).not.toBe(path.join(user.dir, 'data'));
+    expect(portsOf(suite).filter((port) => portsOf(user).includes(port))).toEqual([]);
+    const [userEndpoints, suiteEndpoints] = [stackEndpoints(user), stackEndpoints(suite)];
+    for (const name of ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'MONGO_URL', 'PROMETHEUS_URL'])
+      expect(suiteEndpoints[name]).not.toBe(userEndpoints[name]);
+    // The installs are shared: a test run installs nothing the user's stack already has.
+    expect(suite.installDir).toBe(user.installDir);
+  });
+
+  it('lives in .stack/test by default, and moves with TEST_STACK_DIR and TEST_STACK_*_PORT', () => {
+    const suite = testStackConfig({});
+    expect(suite.dir).toBe(path.join(readStackConfig({}).dir, 'test'));
+    expect(portsOf(suite)).toEqual([19192, 19193, 18181, 18182, 37117, 19190]);
+    const moved = testStackConfig({ TEST_STACK_DIR: '/tmp/suite', TEST_STACK_KAFKA_PORT: '51192' });
+    expect(moved.dir).toBe('/tmp/suite');
+    expect(moved.kafka.port).toBe(51192);
+  });
+
+  it('is what the STACK_* variables handed to the test workers describe', () => {
+    const suite = testStackConfig({});
+    expect(readStackConfig(stackVariables(suite))).toEqual(suite);
+  });
+});
