@@ -44,8 +44,10 @@ export async function startPlatform(
   // an error; the runner and the relay report what actually fails, so its own logs go to debug.
   const kafkaLog = log.child({ component: 'kafkajs' });
   const kafka = new Kafka({
-    logCreator: () => (entry) =>
-      kafkaLog.debug(entry.log.message, { ...entry.log, namespace: entry.namespace }),
+    logCreator:
+      () =>
+      ({ namespace, log: { message, ...fields } }) =>
+        kafkaLog.debug(message, { ...fields, namespace }),
     clientId: `scm-platform-${config.contexts.join('-')}`.slice(0, 200),
     brokers: config.kafkaBrokers,
     logLevel: logLevel.ERROR,
@@ -168,8 +170,12 @@ export async function startPlatform(
     readiness,
     routers,
     bodyLimitBytes: config.bodyLimitBytes,
+    log: log.child({ component: 'http' }),
   });
-  app.on('error', (error: unknown) => log.error('request failed', { error }));
+  // Emitted inside the request's scope: the line carries its request id.
+  app.on('error', (error: unknown, ctx?: { method: string; path: string }) =>
+    log.error('request failed', { error, method: ctx?.method, path: ctx?.path }),
+  );
   const server: RunningHttpServer = await startHttpServer(app, config.httpPort, config.httpHost);
   log.info('platform started', { contexts: config.contexts, url: server.url });
 

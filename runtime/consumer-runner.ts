@@ -131,6 +131,22 @@ export interface ConsumerRunner {
 
 class StopRequested extends Error {}
 
+/** The order (or other aggregate) a record is about: its correlation id header, else its key. */
+function correlationOf(
+  headers: IHeaders | undefined,
+  key: Buffer | string | null | undefined,
+): string | undefined {
+  const header = headers?.['correlation-id'];
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value !== undefined) return value.toString();
+  return key === null || key === undefined ? undefined : key.toString();
+}
+
+/** The distinct correlation ids of a run of events (a few, for a log line). */
+function correlationIdsOf(items: readonly Received<unknown>[]): (string | undefined)[] {
+  return [...new Set(items.map((item) => correlationOf(item.headers, item.key)))].slice(0, 20);
+}
+
 export function createConsumerRunner<E>(
   definition: ConsumerDefinition<E>,
   options: RunnerOptions,
@@ -262,6 +278,7 @@ function createGroupRunner<E>(
     /** Retries transient faults forever (while running), permanent ones a few times. */
     const withRetry = async <T>(
       what: () => Promise<T>,
+      about: Record<string, unknown> = {},
     ): Promise<{ ok: true; value: T } | { ok: false; error: PlatformError; attempts: number }> => {
       for (let attempt = 1; ; attempt += 1) {
         if (stopping()) throw new StopRequested();
@@ -276,6 +293,7 @@ function createGroupRunner<E>(
           log.warn('retrying after failure', {
             topic,
             partition,
+            ...about,
             code: error.code,
             category: error.category,
             attempt,
@@ -303,14 +321,16 @@ function createGroupRunner<E>(
         const retryTopic = retryTopicName(ownerGroup, level + 1);
         const record = retryRecord(message, origin, level + 1, nextDelay, error, Date.now());
         const producer = options.retryProducer;
-        const sent = await withRetry(() =>
-          producer.send({ topic: retryTopic, acks: -1, messages: [record] }),
+        const sent = await withRetry(
+          () => producer.send({ topic: retryTopic, acks: -1, messages: [record] }),
+          { offset: message.offset, correlationId: correlationOf(message.headers, message.key) },
         );
         if (!sent.ok) throw sent.error;
         observer.retried(topic, error);
         log.warn('sent a failed message to a retry topic', {
           topic,
           offset: message.offset,
+          correlationId: correlationOf(message.headers, message.key),
           retryTopic,
           code: error.code,
           reason: error.message,
@@ -334,6 +354,7 @@ function createGroupRunner<E>(
         topic,
         partition,
         offset: message.offset,
+        correlationId: correlationOf(message.headers, message.key),
         code: error.code,
         reason: error.message,
         deadLetterTopic: published.value,
@@ -357,7 +378,12 @@ function createGroupRunner<E>(
 
     const apply = async (items: Received<E>[]): Promise<void> => {
       const handlerStarted = process.hrtime.bigint();
-      const whole = await alive(() => withRetry(() => definition.handle(items)));
+      const whole = await alive(() =>
+        withRetry(() => definition.handle(items), {
+          events: items.length,
+          correlationIds: correlationIdsOf(items),
+        }),
+      );
       if (whole.ok) {
         recordApplied(items, whole.value, handlerStarted);
         return;
@@ -365,7 +391,12 @@ function createGroupRunner<E>(
       // A permanent failure of the batch: apply one by one to find the poison message(s).
       // Re-applying the others is harmless: handlers are idempotent.
       for (const item of items) {
-        const single = await alive(() => withRetry(() => definition.handle([item])));
+        const single = await alive(() =>
+          withRetry(() => definition.handle([item]), {
+            offset: item.offset,
+            correlationId: correlationOf(item.headers, item.key),
+          }),
+        );
         if (single.ok) recordApplied([item], single.value, process.hrtime.bigint());
         else {
           const original = batch.messages.find((m) => m.offset === item.offset);
@@ -377,12 +408,18 @@ function createGroupRunner<E>(
     const recordApplied = (items: Received<E>[], outcome: HandleOutcome | void, since: bigint): void => {
       observer.processed(topic, items.length, seconds(since));
       if (outcome && outcome.duplicates > 0) observer.duplicates(topic, outcome.duplicates);
-      if (definition.describe) {
-        const now = Date.now();
-        for (const item of items) {
-          const { type, occurredAt } = definition.describe(item.event);
-          observer.applied(type, Math.max(0, now - occurredAt) / 1000);
-        }
+      const now = Date.now();
+      for (const item of items) {
+        const described = definition.describe?.(item.event);
+        if (described) observer.applied(described.type, Math.max(0, now - described.occurredAt) / 1000);
+        // A line per event, at debug: `info` stays readable at any rate.
+        log.debug('applied an event', {
+          topic: item.topic,
+          partition: item.partition,
+          offset: item.offset,
+          type: described?.type,
+          correlationId: correlationOf(item.headers, item.key),
+        });
       }
     };
 
@@ -410,7 +447,10 @@ function createGroupRunner<E>(
         // Another group's replay is skipped before anything else: that group alone applies it.
         let headers = message.headers ?? {};
         if (meantForThisGroup(headers) && identify?.lacks(headers)) {
-          const learned = await withRetry(() => identify.learn(message));
+          const learned = await withRetry(() => identify.learn(message), {
+            offset: message.offset,
+            correlationId: correlationOf(message.headers, message.key),
+          });
           if (!learned.ok) {
             await flush();
             await sendToDeadLetters(message, learned.error, learned.attempts);
@@ -430,7 +470,10 @@ function createGroupRunner<E>(
           await flush();
           await waitUntil(due);
         }
-        const decoded = await withRetry(() => definition.decode(message, topic));
+        const decoded = await withRetry(() => definition.decode(message, topic), {
+          offset: message.offset,
+          correlationId: correlationOf(message.headers, message.key),
+        });
         if (decoded.ok) {
           const origin = originOf(message, topic, partition);
           run.push({

@@ -23,7 +23,7 @@ import {
 } from './consumer-runner';
 import type { PublishDeadLetter } from './dead-letters';
 import { eventHeaders } from './event-writer';
-import type { Logger } from './log';
+import { withLogFields, type Logger } from './log';
 import type { OutboxDocument, PendingWrite } from './outbox';
 import { meteredObserver } from './metered-observer';
 import type { RuntimeMetrics } from './metrics';
@@ -113,7 +113,10 @@ export function createEventConsumer(
         if ('handleAll' in definition) return definition.handleAll(batch);
         let duplicates = 0;
         for (const received of batch) {
-          const outcome = await definition.handle(received.event, received);
+          // Whatever the handler logs about this event names the order it is about.
+          const outcome = await withLogFields({ correlationId: received.event.metadata.correlationId }, () =>
+            definition.handle(received.event, received),
+          );
           if (outcome === 'duplicate') duplicates += 1;
         }
         return { duplicates };
@@ -181,6 +184,7 @@ export function createAggregateConsumer<S, I, F>(
           log.warn('event refused', {
             aggregateId: routed[i]?.aggregateId,
             type: routed[i]?.event.type,
+            correlationId: routed[i]?.event.metadata.correlationId,
             reason: execution.reason,
           });
       }

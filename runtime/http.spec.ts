@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import { MongoNetworkError } from 'mongodb';
 import { Counter, Registry } from 'prom-client';
 import { ProblemError, validationProblem } from './errors';
+import { createLogger } from './log';
 import {
   createHttpApp,
   readJsonBody,
@@ -545,3 +546,58 @@ function createHttpAppForSpec(routers: Router[] = []): Koa {
   app.on('error', () => undefined);
   return app;
 }
+
+describe('request ids', () => {
+  async function withLog() {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger('debug', {}, (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+    const router = new Router();
+    router.get('/orders/:id', (ctx) => {
+      log.info('looking up', { id: ctx.params['id'] });
+      if (ctx.params['id'] === 'missing') throw new ProblemError(404, 'No such order.');
+      if (ctx.params['id'] === 'broken') throw new Error('bug');
+      ctx.body = { id: ctx.params['id'] };
+    });
+    const harness = await start({ routers: [router], log });
+    harness.app.on('error', (error: unknown) => log.error('request failed', { error }));
+    return { ...harness, lines };
+  }
+
+  it("echoes the caller's X-Request-Id and puts it on every log line of the request", async () => {
+    const { server, lines } = await withLog();
+    const response = await fetch(`${server.url}/orders/ORD-1?token=secret`, {
+      headers: { 'X-Request-Id': 'edge-7f3a' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-request-id')).toBe('edge-7f3a');
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'info', message: 'looking up', requestId: 'edge-7f3a', id: 'ORD-1' }),
+      expect.objectContaining({
+        level: 'debug',
+        message: 'http request',
+        requestId: 'edge-7f3a',
+        method: 'GET',
+        path: '/orders/ORD-1',
+        status: 200,
+        durationMs: expect.any(Number),
+      }),
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('secret');
+  });
+
+  it('makes one when the caller gives none or an unusable one, and keeps it on problem responses', async () => {
+    const { server, lines } = await withLog();
+    const answers = await Promise.all([
+      fetch(`${server.url}/orders/missing`),
+      fetch(`${server.url}/orders/broken`, { headers: { 'X-Request-Id': 'a b\tc' } }),
+      fetch(`${server.url}/nowhere`, { headers: { 'X-Request-Id': 'x'.repeat(200) } }),
+    ]);
+    expect(answers.map((answer) => answer.status)).toEqual([404, 500, 404]);
+    const ids = answers.map((answer) => answer.headers.get('x-request-id'));
+    for (const id of ids)
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(3);
+    const failed = lines.find((line) => line.message === 'request failed');
+    expect(failed).toMatchObject({ requestId: ids[1], error: { type: 'Error', message: 'bug' } });
+  });
+});

@@ -4,6 +4,7 @@
  * failure into an RFC 9457 (formerly 7807) problem response; plus a strict JSON body reader and
  * a server that shuts down gracefully.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { types } from 'node:util';
@@ -11,6 +12,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Registry } from 'prom-client';
 import { classify, errorCodes, ProblemError, type FieldError } from './errors';
+import { withLogFields, type Logger } from './log';
 
 /** Liveness: is this process still worth keeping? `down` asks the supervisor to restart it. */
 export interface HealthReport {
@@ -39,6 +41,40 @@ export interface HttpAppOptions {
   readonly bodyLimitBytes: number;
   /** A readiness check that hangs must not hang the probe; it counts as not ready. Default 2 s. */
   readonly readinessTimeoutMs?: number;
+  /** Gets a debug line per request; every line logged while a request is handled has its id. */
+  readonly log?: Logger;
+}
+
+export const requestIdHeader = 'X-Request-Id';
+// An incoming id is echoed and logged, so it must be short and harmless in a header and a log.
+const acceptedRequestId = /^[A-Za-z0-9._:/+=@-]{1,128}$/;
+
+/**
+ * The request id: the caller's `X-Request-Id` (a proxy's or a client's, so one id follows a
+ * request across systems), or a new one. It is echoed in the response, problem responses
+ * included, and put on every log line of the request (see `withLogFields`).
+ */
+function requestIds(log: Logger | undefined): Koa.Middleware {
+  return async (ctx, next) => {
+    const given = ctx.get(requestIdHeader);
+    const requestId = acceptedRequestId.test(given) ? given : randomUUID();
+    ctx.state.requestId = requestId;
+    const started = process.hrtime.bigint();
+    try {
+      await withLogFields({ requestId }, next);
+    } finally {
+      // After the chain: the error boundary clears the headers of an answer that failed.
+      if (!ctx.headerSent) ctx.set(requestIdHeader, requestId);
+      log?.debug('http request', {
+        requestId,
+        method: ctx.method,
+        // The path only: a query string may hold what does not belong in logs.
+        path: ctx.path,
+        status: ctx.status,
+        durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+      });
+    }
+  };
 }
 
 const problemContentType = 'application/problem+json';
@@ -83,6 +119,7 @@ export function createHttpApp(options: HttpAppOptions): Koa {
     ctx.body = text;
   });
 
+  app.use(requestIds(options.log));
   app.use(problemDetails);
   app.use(async (ctx, next) => {
     const declared = ctx.request.length;
