@@ -18,6 +18,7 @@ import { createDeadLetterRouter } from '@runtime/dead-letter-router';
 import { createDeadLetterPublisher } from '@runtime/dead-letters';
 import { eventHeaders } from '@runtime/event-writer';
 import { createHttpApp, startHttpServer, type RunningHttpServer } from '@runtime/http';
+import { classify } from '@runtime/errors';
 import { createLogger, type Logger } from '@runtime/log';
 import { createRuntimeMetrics } from '@runtime/metrics';
 import { createOutboxRelay } from '@runtime/outbox';
@@ -35,9 +36,25 @@ export interface RunningPlatform {
   stop(): Promise<void>;
 }
 
+/** A consumer that gave up: the process can no longer do all of its work. */
+export interface ConsumerFailure {
+  readonly group: string;
+  readonly error: Error;
+}
+
+export interface PlatformHooks {
+  /**
+   * Called once, when the first consumer gives up; `/health` reports it from then on. The
+   * command (`platform/main.ts`) drains what it can and exits non-zero, so that a supervisor
+   * restarts the process; tests hosting a platform in-process look at it instead.
+   */
+  readonly onFatal?: (failure: ConsumerFailure) => void;
+}
+
 export async function startPlatform(
   config: PlatformConfig,
   log: Logger = createLogger(config.logLevel),
+  hooks: PlatformHooks = {},
 ): Promise<RunningPlatform> {
   const namespaced = (name: string): string => `${config.topicNamespace}${name}`;
   // kafkajs reports every retriable hiccup (a leader moving right after a topic is created) as
@@ -52,6 +69,7 @@ export async function startPlatform(
     brokers: config.kafkaBrokers,
     logLevel: logLevel.ERROR,
   });
+  const failures: ConsumerFailure[] = [];
   const metricsRegistry = new Registry();
   const metrics = createRuntimeMetrics(metricsRegistry);
   // Every command is a round trip to the store: counting them makes the engine's cost visible
@@ -109,7 +127,11 @@ export async function startPlatform(
       fromBeginning: true,
       permanentAttempts: 3,
       backoff: { initialMs: 200, maxMs: 5_000 },
-      onFatal: (error) => log.error('a consumer cannot go on', { error }),
+      onFatal: (error, group) => {
+        failures.push({ group, error });
+        log.error('a consumer cannot go on; this process is down', { group, error });
+        if (failures.length === 1) hooks.onFatal?.({ group, error });
+      },
       ...(config.faults.killAfterBatches === null
         ? {}
         : { afterApplied: killAfter(config.faults.killAfterBatches, log) }),
@@ -166,7 +188,20 @@ export async function startPlatform(
   ];
   const app = createHttpApp({
     metricsRegistry,
-    health: () => ({ status: 'up', details: { contexts: config.contexts } }),
+    health: () =>
+      failures.length === 0
+        ? { status: 'up', details: { contexts: config.contexts } }
+        : {
+            status: 'down',
+            details: {
+              contexts: config.contexts,
+              failed: failures.map(({ group, error }) => ({
+                consumerGroup: group,
+                error: classify(error).message,
+                errorClass: error.name,
+              })),
+            },
+          },
     readiness,
     routers,
     bodyLimitBytes: config.bodyLimitBytes,

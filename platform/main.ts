@@ -6,12 +6,12 @@
  * `npm run context -- <name> [<name>...]` hosts only the named contexts (one process per context).
  */
 import { parseArgs } from 'node:util';
-import { createLogger } from '@runtime/log';
+import { createLogger, type Logger } from '@runtime/log';
 import { exitOnSignals } from '@runtime/lifecycle';
 import { ConfigError, readPlatformConfig, resolveEndpoints } from './config';
 import { contextFactories, contextNames, type ContextName } from './contexts';
 import { startDemoTraffic } from './demo';
-import { startPlatform } from './host';
+import { startPlatform, type ConsumerFailure } from './host';
 
 const usage = `usage: npm start [-- --demo]            every context in one process
        npm run context -- <context>...     only these contexts (${contextNames.join(', ')})`;
@@ -33,15 +33,24 @@ async function main(): Promise<void> {
   const config = readPlatformConfig(endpoints, contexts as ContextName[], undefined, { demo: values.demo });
   const log = createLogger(config.logLevel, { process: values.context ? contexts.join('+') : 'platform' });
   say(`starting ${contexts.length === contextNames.length ? 'every context' : contexts.join(', ')} ...`);
-  const platform = await startPlatform(config, log);
+  // A consumer may give up while the others are still starting: then the drain waits for them.
+  const fatal: { failure?: ConsumerFailure; stop?: () => Promise<void> } = {};
+  const exitFailed = (failure: ConsumerFailure): void => {
+    fatal.failure ??= failure;
+    if (fatal.stop === undefined) return;
+    say(`consumer group ${failure.group} cannot go on (${failure.error.message}): draining, then exit 1`);
+    void drainAndExit(log, fatal.stop, 1);
+  };
+  const platform = await startPlatform(config, log, { onFatal: exitFailed });
   const demo = values.demo ? startDemoTraffic(platform.url, say) : undefined;
-  exitOnSignals({
-    log,
-    stop: async () => {
+  let stopping: Promise<void> | undefined;
+  fatal.stop = () =>
+    (stopping ??= (async () => {
       await demo?.stop();
       await platform.stop();
-    },
-  });
+    })());
+  exitOnSignals({ log, stop: fatal.stop });
+  if (fatal.failure) return exitFailed(fatal.failure);
 
   await platform.ready(120_000);
   say(`ready on ${platform.url}`);
@@ -65,6 +74,31 @@ async function main(): Promise<void> {
     say('  (or run `npm start -- --demo` for traffic that moves by itself)');
   }
   say('Ctrl-C to stop (drains consumers and the outbox first).');
+}
+
+/**
+ * The end of a process that cannot do its work: the rest is drained as on SIGTERM (batches in
+ * hand finish and commit, the outbox is flushed), bounded in time, and the exit code says it
+ * failed whatever the drain did.
+ */
+async function drainAndExit(
+  log: Logger,
+  stop: () => Promise<void>,
+  code: number,
+  drainTimeoutMs = 30_000,
+): Promise<never> {
+  const timer = setTimeout(() => {
+    log.error('drain did not finish in time; exiting', { drainTimeoutMs });
+    process.exit(code);
+  }, drainTimeoutMs);
+  timer.unref();
+  try {
+    await stop();
+    log.info('drained what could be; exiting', { code });
+  } catch (error) {
+    log.error('drain failed', { error });
+  }
+  process.exit(code);
 }
 
 main().catch((error: unknown) => {

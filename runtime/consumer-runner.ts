@@ -93,7 +93,7 @@ export interface RunnerOptions {
   /** Crashes kafkajs may restart from before the runner gives up (and `onFatal` runs). */
   maxRestarts?: number;
   /** Called once when the consumer cannot go on; the composition root exits non-zero. */
-  onFatal?: (error: Error) => void;
+  onFatal?: (error: Error, group: string) => void;
   /** A consumer that makes no progress for this long while lag > 0 is reported stuck. */
   stuckAfterMs?: number;
   /** Caps a batch's size per partition (kafkajs default 1 MiB). */
@@ -130,6 +130,23 @@ export interface ConsumerRunner {
 }
 
 class StopRequested extends Error {}
+
+/**
+ * A message that can be neither applied nor set aside (its dead letter or retry record was
+ * refused for good: too large for the topic, not authorised...). Going on would lose it, and
+ * the same batch would fail the same way on every retry and every restart, so kafkajs is told
+ * not to retry (it reads `retriable`, and restarts a crashed consumer only when the deepest
+ * cause is retriable): the consumer crashes for good and `onFatal` ends the process, whose
+ * supervisor can restart it once a person has looked. The offset is not committed.
+ */
+class CannotContinue extends Error {
+  readonly retriable = false;
+  constructor(group: string, offset: string, error: PlatformError) {
+    const what = `${group}: the message at offset ${offset} can be neither applied nor set aside`;
+    super(`${what}: ${error.message}`, { cause: error });
+    this.name = 'CannotContinue';
+  }
+}
 
 /** The order (or other aggregate) a record is about: its correlation id header, else its key. */
 function correlationOf(
@@ -248,7 +265,7 @@ function createGroupRunner<E>(
     if (!payload.restart) {
       state.crashed = true;
       log.error('consumer crashed for good', { error: payload.error });
-      options.onFatal?.(payload.error);
+      options.onFatal?.(payload.error, definition.group);
     }
   });
 
@@ -325,7 +342,7 @@ function createGroupRunner<E>(
           () => producer.send({ topic: retryTopic, acks: -1, messages: [record] }),
           { offset: message.offset, correlationId: correlationOf(message.headers, message.key) },
         );
-        if (!sent.ok) throw sent.error;
+        if (!sent.ok) throw new CannotContinue(definition.group, message.offset, sent.error);
         observer.retried(topic, error);
         log.warn('sent a failed message to a retry topic', {
           topic,
@@ -348,7 +365,7 @@ function createGroupRunner<E>(
           attempts: attempts + level,
         }),
       );
-      if (!published.ok) throw published.error;
+      if (!published.ok) throw new CannotContinue(definition.group, message.offset, published.error);
       observer.deadLettered(topic, error);
       log.warn('dead-lettered a message', {
         topic,
