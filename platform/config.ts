@@ -1,6 +1,6 @@
 import { readStackConfig, stackEndpoints } from '@infra/stack/config';
 import { up } from '@infra/stack/stack';
-import type { LogLevel } from '@runtime/log';
+import { logLevels, type LogLevel } from '@runtime/log';
 import type { ContextName } from './contexts';
 
 export interface Endpoints {
@@ -11,39 +11,267 @@ export interface Endpoints {
   prometheusUrl?: string;
 }
 
+export class ConfigError extends Error {}
+
 /**
- * The components the platform talks to: the ones named in the environment, or else the
- * native local stack, brought up (and installed on first use) here.
+ * One environment variable as the README's configuration table shows it. The platform's own
+ * parser below reads its variables through these declarations (so the range shown is the range
+ * enforced); the native stack's are described here and checked against `readStackConfig` by
+ * `platform/config.spec.ts`, which also checks the README table against this list.
+ */
+export interface VariableReference {
+  readonly name: string;
+  /** As the table shows it. */
+  readonly default: string;
+  readonly range: string;
+  readonly meaning: string;
+}
+
+interface IntegerVariable extends VariableReference {
+  readonly kind: 'integer';
+  readonly fallback: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+function integer(
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  meaning: string,
+  shownDefault = String(fallback),
+): IntegerVariable {
+  return {
+    kind: 'integer',
+    name,
+    fallback,
+    min,
+    max,
+    meaning,
+    default: shownDefault,
+    range: `${min}–${max}`,
+  };
+}
+
+const endpointNames = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'MONGO_URL'] as const;
+
+/** Every variable a platform process reads (`npm start`, `npm run context`). */
+export const platformVariables = {
+  KAFKA_BROKERS: {
+    name: 'KAFKA_BROKERS',
+    default: "the native stack's",
+    range: 'host:port[,host:port…]',
+    meaning:
+      'bootstrap brokers. Give all three endpoints (this, `SCHEMA_REGISTRY_URL`, `MONGO_URL`) or none: with none the native stack is brought up; with some, the process refuses to start and names the missing ones',
+  },
+  SCHEMA_REGISTRY_URL: {
+    name: 'SCHEMA_REGISTRY_URL',
+    default: "the native stack's",
+    range: 'http(s) URL',
+    meaning: 'Confluent-compatible schema registry base URL',
+  },
+  MONGO_URL: {
+    name: 'MONGO_URL',
+    default: "the native stack's",
+    range: 'MongoDB connection string',
+    meaning: 'the document store (credentials in it are never logged)',
+  },
+  PROMETHEUS_URL: {
+    name: 'PROMETHEUS_URL',
+    default: "the native stack's, when it was brought up",
+    range: 'http(s) URL',
+    meaning: 'only printed at start, as where to look',
+  },
+  PORT: integer('PORT', 8080, 0, 65535, "the process's HTTP port (0: any free port)"),
+  HTTP_HOST: {
+    name: 'HTTP_HOST',
+    default: '127.0.0.1',
+    range: 'an address or host name',
+    meaning: 'where the HTTP server listens (`0.0.0.0`: every interface)',
+  },
+  MONGO_DATABASE: {
+    name: 'MONGO_DATABASE',
+    default: '`scm_platform`',
+    range: 'a database name',
+    meaning: 'database of the hosted contexts (each owns its own collections)',
+  },
+  TOPIC_NAMESPACE: {
+    name: 'TOPIC_NAMESPACE',
+    default: '(empty)',
+    range: 'letters, digits, `.` `_` `-`',
+    meaning: 'prefix of every topic and consumer group (tests isolate themselves with it)',
+  },
+  ORDER_PLACED_VERSION: integer(
+    'ORDER_PLACED_VERSION',
+    2,
+    1,
+    2,
+    'OrderPlaced version this storefront instance writes (1 during a rollout)',
+  ),
+  AUTO_ADVANCE_MS: integer(
+    'AUTO_ADVANCE_MS',
+    0,
+    0,
+    3_600_000,
+    'kitchen, warehouse and delivery move tasks on after this delay (0: off)',
+    '0 (1500 with `--demo`)',
+  ),
+  MAPPING_REFRESH_MS: integer(
+    'MAPPING_REFRESH_MS',
+    2_000,
+    100,
+    600_000,
+    'how often an adapter instance re-reads its map',
+  ),
+  HTTP_BODY_LIMIT_BYTES: integer(
+    'HTTP_BODY_LIMIT_BYTES',
+    64 * 1024,
+    1024,
+    10 * 1024 * 1024,
+    'larger request bodies get `413`',
+  ),
+  KAFKA_REPLICATION_FACTOR: integer('KAFKA_REPLICATION_FACTOR', 1, 1, 5, 'for topics the platform creates'),
+  LOG_LEVEL: {
+    name: 'LOG_LEVEL',
+    default: 'info',
+    range: logLevels.join(', '),
+    meaning:
+      'JSON lines on stdout; `info` is a few lines a minute at demo rates, `debug` adds a line per event and per HTTP request',
+  },
+  FAULT_KILL_AFTER_BATCHES: integer(
+    'FAULT_KILL_AFTER_BATCHES',
+    0,
+    0,
+    1_000_000,
+    "fault tests only: the process SIGKILLs itself after that many batches' writes, before their commit (0: off)",
+  ),
+} as const satisfies Record<string, VariableReference>;
+
+/**
+ * The native stack's variables (`infra/stack/config.ts`), read by `npm run stack` and by a
+ * platform process that brings the stack up.
+ */
+export const stackVariables: readonly VariableReference[] = [
+  {
+    name: 'STACK_DIR',
+    default: '`.stack`',
+    range: 'a directory',
+    meaning: 'data, logs and pid files of the native stack',
+  },
+  {
+    name: 'STACK_INSTALL_DIR',
+    default: '`$STACK_DIR/install`',
+    range: 'a directory',
+    meaning: 'cached installs (can be shared between stacks)',
+  },
+  {
+    name: 'STACK_KAFKA_VERSION',
+    default: '4.1.1',
+    range: 'a Kafka release on Maven Central',
+    meaning: 'the broker',
+  },
+  { name: 'STACK_KAFKA_PORT', default: '19092', range: '1–65535', meaning: 'the broker' },
+  {
+    name: 'STACK_KAFKA_CONTROLLER_PORT',
+    default: '19093',
+    range: '1–65535',
+    meaning: 'its KRaft controller',
+  },
+  { name: 'STACK_KAFKA_HEAP_MB', default: '768', range: '128–16384', meaning: "the broker's JVM heap" },
+  {
+    name: 'STACK_REGISTRY_VERSION',
+    default: '3.3.3',
+    range: 'an Apicurio Registry release on Maven Central',
+    meaning: 'the schema registry',
+  },
+  { name: 'STACK_REGISTRY_PORT', default: '18081', range: '1–65535', meaning: 'the schema registry' },
+  {
+    name: 'STACK_REGISTRY_MANAGEMENT_PORT',
+    default: '18082',
+    range: '1–65535',
+    meaning: "the registry's management port",
+  },
+  { name: 'STACK_REGISTRY_HEAP_MB', default: '512', range: '128–16384', meaning: "the registry's JVM heap" },
+  {
+    name: 'STACK_MONGO_PORT',
+    default: '37017',
+    range: '1–65535',
+    meaning: 'the document store (its version is pinned in `infra/stack/document-store.requirements.txt`)',
+  },
+  { name: 'STACK_PROMETHEUS_PORT', default: '19090', range: '1–65535', meaning: 'Prometheus' },
+  {
+    name: 'STACK_PROMETHEUS_CONFIG',
+    default: '`infra/prometheus/prometheus.native.yml`',
+    range: 'a file',
+    meaning: 'what Prometheus scrapes',
+  },
+  {
+    name: 'STACK_READY_TIMEOUT_MS',
+    default: '180000',
+    range: '1000–3600000',
+    meaning: 'how long `up` waits for a component',
+  },
+];
+
+/** The README's configuration table, in order. */
+export const configurationReference: readonly VariableReference[] = [
+  ...Object.values(platformVariables),
+  ...stackVariables,
+];
+
+/**
+ * The components the platform talks to: the three named in the environment, or, when none is,
+ * the native local stack, brought up (and installed on first use) here. Some but not all is a
+ * mistake (a typo, a forgotten export) that must not silently run against another store.
  */
 export async function resolveEndpoints(
   say: (line: string) => void,
   env: NodeJS.ProcessEnv = process.env,
+  bringUpStack: (
+    env: NodeJS.ProcessEnv,
+    say: (line: string) => void,
+  ) => Promise<Record<string, string>> = nativeStack,
 ): Promise<Endpoints> {
-  let {
-    KAFKA_BROKERS: brokers,
-    SCHEMA_REGISTRY_URL: registry,
-    MONGO_URL: mongo,
-    PROMETHEUS_URL: prometheus,
-  } = env;
-  if (!brokers || !registry || !mongo) {
-    say(
-      'no endpoints given (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MONGO_URL): bringing up the native local stack',
+  const given = endpointNames.filter((name) => (env[name] ?? '') !== '');
+  const prometheus = env.PROMETHEUS_URL;
+  if (given.length > 0 && given.length < endpointNames.length) {
+    const missing = endpointNames.filter((name) => !given.includes(name));
+    throw new ConfigError(
+      `${given.join(' and ')} ${given.length === 1 ? 'is' : 'are'} set but ${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not: ` +
+        'give all three endpoints, or none to run on the native local stack',
     );
-    const config = readStackConfig(env);
-    await up(config, [], (line) => say(`stack: ${line}`));
-    ({
-      KAFKA_BROKERS: brokers,
-      SCHEMA_REGISTRY_URL: registry,
-      MONGO_URL: mongo,
-      PROMETHEUS_URL: prometheus,
-    } = stackEndpoints(config));
   }
-  return {
-    kafkaBrokers: String(brokers).split(','),
-    schemaRegistryUrl: String(registry),
-    mongoUrl: String(mongo),
-    ...(prometheus ? { prometheusUrl: prometheus } : {}),
+  let found: Record<string, string | undefined> = {
+    KAFKA_BROKERS: env.KAFKA_BROKERS,
+    SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL,
+    MONGO_URL: env.MONGO_URL,
+    PROMETHEUS_URL: prometheus,
   };
+  if (given.length === 0) {
+    say(`no endpoints given (${endpointNames.join(', ')}): bringing up the native local stack`);
+    found = await bringUpStack(env, say);
+  }
+  const brokers = String(found.KAFKA_BROKERS)
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
+  if (brokers.length === 0) throw new ConfigError('KAFKA_BROKERS names no broker');
+  return {
+    kafkaBrokers: brokers,
+    schemaRegistryUrl: String(found.SCHEMA_REGISTRY_URL),
+    mongoUrl: String(found.MONGO_URL),
+    ...(found.PROMETHEUS_URL ? { prometheusUrl: found.PROMETHEUS_URL } : {}),
+  };
+}
+
+async function nativeStack(
+  env: NodeJS.ProcessEnv,
+  say: (line: string) => void,
+): Promise<Record<string, string>> {
+  const config = readStackConfig(env);
+  await up(config, [], (line) => say(`stack: ${line}`));
+  return stackEndpoints(config);
 }
 
 export interface PlatformConfig extends Endpoints {
@@ -75,15 +303,8 @@ export interface AutoAdvance {
   readonly delayMs: number;
 }
 
-export class ConfigError extends Error {}
-
-function integerFrom(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
+function integerFrom(env: NodeJS.ProcessEnv, variable: IntegerVariable): number {
+  const { name, fallback, min, max } = variable;
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
@@ -102,40 +323,38 @@ export function readPlatformConfig(
   env: NodeJS.ProcessEnv = process.env,
   { demo = false }: { demo?: boolean } = {},
 ): PlatformConfig {
-  const logLevel = env.LOG_LEVEL ?? 'info';
+  const vars = platformVariables;
+  const logLevel = env.LOG_LEVEL || 'info';
   if (!logLevels.includes(logLevel as LogLevel))
     throw new ConfigError(`LOG_LEVEL must be one of ${logLevels.join(', ')}, got "${logLevel}"`);
-  const version = integerFrom(env, 'ORDER_PLACED_VERSION', 2, 1, 2);
-  const bodyLimitBytes = integerFrom(env, 'HTTP_BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024);
+  const version = integerFrom(env, vars.ORDER_PLACED_VERSION);
+  const bodyLimitBytes = integerFrom(env, vars.HTTP_BODY_LIMIT_BYTES);
   const namespace = env.TOPIC_NAMESPACE ?? '';
   if (!/^[a-zA-Z0-9._-]*$/.test(namespace))
     throw new ConfigError(`TOPIC_NAMESPACE may hold only letters, digits, . _ -, got "${namespace}"`);
+  const autoAdvanceMs = integerFrom(env, vars.AUTO_ADVANCE_MS);
   return {
     ...endpoints,
     contexts,
-    httpPort: integerFrom(env, 'PORT', 8080, 0, 65535),
-    httpHost: env.HTTP_HOST ?? '127.0.0.1',
-    database: env.MONGO_DATABASE ?? 'scm_platform',
+    httpPort: integerFrom(env, vars.PORT),
+    httpHost: env.HTTP_HOST || '127.0.0.1',
+    database: env.MONGO_DATABASE || 'scm_platform',
     topicNamespace: namespace,
-    replicationFactor: integerFrom(env, 'KAFKA_REPLICATION_FACTOR', 1, 1, 5),
+    replicationFactor: integerFrom(env, vars.KAFKA_REPLICATION_FACTOR),
     bodyLimitBytes,
     logLevel: logLevel as LogLevel,
     order: { orderPlacedVersion: version === 1 ? 1 : 2, bodyLimitBytes },
     // Demo traffic moves by itself unless told otherwise.
     autoAdvance:
-      autoAdvanceFrom(env) ?? (demo && env.AUTO_ADVANCE_MS === undefined ? { delayMs: 1500 } : null),
+      autoAdvanceMs > 0
+        ? { delayMs: autoAdvanceMs }
+        : demo && (env.AUTO_ADVANCE_MS ?? '') === ''
+          ? { delayMs: 1500 }
+          : null,
     orderScmAdapter: {
-      mappingRefreshMs: integerFrom(env, 'MAPPING_REFRESH_MS', 2_000, 100, 600_000),
+      mappingRefreshMs: integerFrom(env, vars.MAPPING_REFRESH_MS),
       bodyLimitBytes,
     },
-    faults: { killAfterBatches: integerFrom(env, 'FAULT_KILL_AFTER_BATCHES', 0, 0, 1_000_000) || null },
+    faults: { killAfterBatches: integerFrom(env, vars.FAULT_KILL_AFTER_BATCHES) || null },
   };
-}
-
-const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-
-/** `AUTO_ADVANCE_MS`: unset or 0 turns auto-advance off. */
-function autoAdvanceFrom(env: NodeJS.ProcessEnv): AutoAdvance | null {
-  const delayMs = integerFrom(env, 'AUTO_ADVANCE_MS', 0, 0, 3_600_000);
-  return delayMs === 0 ? null : { delayMs };
 }

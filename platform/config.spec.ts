@@ -1,0 +1,256 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { readStackConfig } from '@infra/stack/config';
+import {
+  ConfigError,
+  configurationReference,
+  platformVariables,
+  readPlatformConfig,
+  resolveEndpoints,
+  stackVariables,
+  type Endpoints,
+} from './config';
+
+const given = {
+  KAFKA_BROKERS: 'kafka-1:9092,kafka-2:9092',
+  SCHEMA_REGISTRY_URL: 'http://registry:8081',
+  MONGO_URL: 'mongodb://store:27017/',
+};
+const stackAnswer = {
+  KAFKA_BROKERS: '127.0.0.1:19092',
+  SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081/apis/ccompat/v7',
+  MONGO_URL: 'mongodb://127.0.0.1:37017/',
+  PROMETHEUS_URL: 'http://127.0.0.1:19090',
+};
+
+/** Resolves endpoints with a stand-in for bringing the native stack up, counting the calls. */
+async function resolve(env: NodeJS.ProcessEnv): Promise<{ endpoints: Endpoints; stackStarts: number }> {
+  let stackStarts = 0;
+  const endpoints = await resolveEndpoints(
+    () => undefined,
+    env,
+    async () => {
+      stackStarts += 1;
+      return stackAnswer;
+    },
+  );
+  return { endpoints, stackStarts };
+}
+
+describe('endpoints', () => {
+  it('are taken from the environment when all three are given, and nothing is started', async () => {
+    expect(await resolve(given)).toEqual({
+      endpoints: {
+        kafkaBrokers: ['kafka-1:9092', 'kafka-2:9092'],
+        schemaRegistryUrl: 'http://registry:8081',
+        mongoUrl: 'mongodb://store:27017/',
+      },
+      stackStarts: 0,
+    });
+  });
+
+  it("are the native stack's, brought up, only when none is given", async () => {
+    for (const env of [{}, { KAFKA_BROKERS: '', SCHEMA_REGISTRY_URL: '', MONGO_URL: '' }]) {
+      expect(await resolve(env)).toEqual({
+        endpoints: {
+          kafkaBrokers: ['127.0.0.1:19092'],
+          schemaRegistryUrl: stackAnswer.SCHEMA_REGISTRY_URL,
+          mongoUrl: stackAnswer.MONGO_URL,
+          prometheusUrl: stackAnswer.PROMETHEUS_URL,
+        },
+        stackStarts: 1,
+      });
+    }
+  });
+
+  it.each([
+    [['KAFKA_BROKERS'], 'KAFKA_BROKERS is set but SCHEMA_REGISTRY_URL and MONGO_URL are not'],
+    [['SCHEMA_REGISTRY_URL'], 'SCHEMA_REGISTRY_URL is set but KAFKA_BROKERS and MONGO_URL are not'],
+    [['MONGO_URL'], 'MONGO_URL is set but KAFKA_BROKERS and SCHEMA_REGISTRY_URL are not'],
+    [
+      ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL'],
+      'KAFKA_BROKERS and SCHEMA_REGISTRY_URL are set but MONGO_URL is not',
+    ],
+    [['KAFKA_BROKERS', 'MONGO_URL'], 'KAFKA_BROKERS and MONGO_URL are set but SCHEMA_REGISTRY_URL is not'],
+    [
+      ['SCHEMA_REGISTRY_URL', 'MONGO_URL'],
+      'SCHEMA_REGISTRY_URL and MONGO_URL are set but KAFKA_BROKERS is not',
+    ],
+  ] as const)(
+    'given only %j, are refused naming what is missing, and nothing is started',
+    async (names, message) => {
+      const env = Object.fromEntries(names.map((name) => [name, given[name]]));
+      let started = false;
+      const attempt = resolveEndpoints(
+        () => undefined,
+        env,
+        async () => {
+          started = true;
+          return stackAnswer;
+        },
+      );
+      await expect(attempt).rejects.toThrow(ConfigError);
+      await expect(attempt).rejects.toThrow(
+        `${message}: give all three endpoints, or none to run on the native local stack`,
+      );
+      expect(started).toBe(false);
+    },
+  );
+
+  it('refuses a broker list that names no broker', async () => {
+    await expect(resolve({ ...given, KAFKA_BROKERS: ' , ' })).rejects.toThrow(
+      'KAFKA_BROKERS names no broker',
+    );
+  });
+});
+
+const endpoints: Endpoints = {
+  kafkaBrokers: ['k:9092'],
+  schemaRegistryUrl: 'http://r',
+  mongoUrl: 'mongodb://m/',
+};
+
+describe('platform settings', () => {
+  it('default as the reference says', () => {
+    expect(readPlatformConfig(endpoints, ['order'], {})).toMatchObject({
+      httpPort: 8080,
+      httpHost: '127.0.0.1',
+      database: 'scm_platform',
+      topicNamespace: '',
+      replicationFactor: 1,
+      bodyLimitBytes: 65536,
+      logLevel: 'info',
+      order: { orderPlacedVersion: 2 },
+      orderScmAdapter: { mappingRefreshMs: 2000 },
+      autoAdvance: null,
+      faults: { killAfterBatches: null },
+    });
+    expect(readPlatformConfig(endpoints, ['order'], {}, { demo: true }).autoAdvance).toEqual({
+      delayMs: 1500,
+    });
+    expect(
+      readPlatformConfig(endpoints, ['order'], { AUTO_ADVANCE_MS: '0' }, { demo: true }).autoAdvance,
+    ).toBeNull();
+  });
+
+  const integers = Object.values(platformVariables).filter(
+    (variable): variable is Extract<typeof variable, { kind: 'integer' }> => 'kind' in variable,
+  );
+
+  it.each(integers.map((variable) => [variable.name, variable] as const))(
+    '%s: accepted from its minimum to its maximum, refused outside them, by name',
+    (name, variable) => {
+      for (const value of [variable.min, variable.max])
+        expect(() => readPlatformConfig(endpoints, ['order'], { [name]: String(value) })).not.toThrow();
+      for (const value of [variable.min - 1, variable.max + 1, variable.min + 0.5])
+        expect(() => readPlatformConfig(endpoints, ['order'], { [name]: String(value) })).toThrow(
+          new ConfigError(
+            `${name} must be an integer from ${variable.min} to ${variable.max}, got "${value}"`,
+          ),
+        );
+      expect(variable.range).toBe(`${variable.min}–${variable.max}`);
+    },
+  );
+
+  it('refuses an unknown log level and a namespace with other characters', () => {
+    expect(() => readPlatformConfig(endpoints, ['order'], { LOG_LEVEL: 'trace' })).toThrow(
+      'LOG_LEVEL must be one of debug, info, warn, error, got "trace"',
+    );
+    expect(() => readPlatformConfig(endpoints, ['order'], { TOPIC_NAMESPACE: 'a/b' })).toThrow(
+      /TOPIC_NAMESPACE/,
+    );
+  });
+});
+
+describe('the stack variables in the reference', () => {
+  const stack = readStackConfig({});
+  const reference = new Map(stackVariables.map((variable) => [variable.name, variable]));
+
+  it("show readStackConfig's defaults", () => {
+    const shown = (name: string): string | undefined => reference.get(name)?.default;
+    expect({
+      STACK_KAFKA_VERSION: stack.kafka.version,
+      STACK_KAFKA_PORT: String(stack.kafka.port),
+      STACK_KAFKA_CONTROLLER_PORT: String(stack.kafka.controllerPort),
+      STACK_KAFKA_HEAP_MB: String(stack.kafka.heapMb),
+      STACK_REGISTRY_VERSION: stack.registry.version,
+      STACK_REGISTRY_PORT: String(stack.registry.port),
+      STACK_REGISTRY_MANAGEMENT_PORT: String(stack.registry.managementPort),
+      STACK_REGISTRY_HEAP_MB: String(stack.registry.heapMb),
+      STACK_MONGO_PORT: String(stack.mongo.port),
+      STACK_PROMETHEUS_PORT: String(stack.prometheus.port),
+      STACK_READY_TIMEOUT_MS: String(stack.readyTimeoutMs),
+    }).toEqual(
+      Object.fromEntries(
+        [...reference.keys()]
+          .filter((name) => /\d/.test(shown(name) ?? ''))
+          .map((name) => [name, shown(name)]),
+      ),
+    );
+    expect(stack.dir).toBe(path.resolve(__dirname, '..', '.stack'));
+    expect(stack.installDir).toBe(path.join(stack.dir, 'install'));
+    expect(stack.prometheus.scrapeConfig).toBe(
+      path.resolve(__dirname, '..', 'infra', 'prometheus', 'prometheus.native.yml'),
+    );
+  });
+
+  it('show the ranges readStackConfig enforces', () => {
+    const numeric = stackVariables.filter((variable) => /^\d+–\d+$/.test(variable.range));
+    expect(numeric.length).toBeGreaterThan(8);
+    for (const { name, range } of numeric) {
+      const [min, max] = range.split('–').map(Number) as [number, number];
+      for (const value of [min, max]) expect(() => readStackConfig({ [name]: String(value) })).not.toThrow();
+      for (const value of [min - 1, max + 1])
+        expect(() => readStackConfig({ [name]: String(value) })).toThrow(name);
+    }
+  });
+});
+
+describe('the configuration reference', () => {
+  it('names every variable the platform reads, and no other', async () => {
+    const read = new Set<string>();
+    const recording = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv =>
+      new Proxy(env, {
+        get(target, name) {
+          if (typeof name === 'string') read.add(name);
+          return Reflect.get(target, name) as unknown;
+        },
+      });
+    // Both ways to find the endpoints: given, and the native stack's (read as a start would).
+    await resolveEndpoints(() => undefined, recording({ ...given }));
+    await resolveEndpoints(
+      () => undefined,
+      recording({}),
+      async (env) => {
+        readStackConfig(env);
+        return stackAnswer;
+      },
+    );
+    readPlatformConfig(endpoints, ['order'], recording({}), { demo: true });
+    expect([...read].sort()).toEqual(configurationReference.map((variable) => variable.name).sort());
+  });
+
+  it("is the README's configuration table, row for row", () => {
+    const readme = readFileSync(path.resolve(__dirname, '..', 'README.md'), 'utf8');
+    const from = readme.indexOf('\n## Configuration\n');
+    const section = readme.slice(from, readme.indexOf('\n## ', from + 1)).split('\n');
+    const first = section.findIndex((line) => line.startsWith('|'));
+    const end = section.findIndex((line, i) => i > first && !line.startsWith('|'));
+    const rows = section.slice(first + 2, end).map((line) =>
+      line
+        .slice(1, -1)
+        .split(' | ')
+        .map((cell) => cell.trim()),
+    );
+    expect(section[first]).toBe('| variable | default | range | meaning |');
+    // On a difference, the expected rows are the README's table to write.
+    expect(rows).toEqual(
+      configurationReference.map(({ name, default: shown, range, meaning }) => [
+        `\`${name}\``,
+        shown,
+        range,
+        meaning,
+      ]),
+    );
+  });
+});
