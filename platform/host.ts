@@ -23,7 +23,13 @@ import { createLogger, type Logger } from '@runtime/log';
 import { createRuntimeMetrics } from '@runtime/metrics';
 import { createOutboxRelay } from '@runtime/outbox';
 import { createReadinessProbe } from '@runtime/readiness';
-import { countRegistryRequests, eventTypesWrittenBy, RegistryClient, Serde } from '@runtime/serde';
+import {
+  countRegistryFailures,
+  countRegistryRequests,
+  eventTypesWrittenBy,
+  RegistryClient,
+  Serde,
+} from '@runtime/serde';
 import { contextFactories, type ContextName } from './contexts';
 import type { PlatformConfig } from './config';
 
@@ -81,6 +87,7 @@ export async function startPlatform(
   const registry = new RegistryClient({
     url: config.schemaRegistryUrl,
     onRequest: countRegistryRequests(metrics),
+    onFailure: countRegistryFailures(metrics),
   });
   const serde = new Serde({ registry });
   const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });

@@ -93,10 +93,14 @@ export function createEventConsumer(
 ): ConsumerRunner {
   const group = services.group(definition.group);
   const log = services.log.child({ group });
+  const topics = definition.topics.map(services.topic);
+  // Every series of the group at zero before its first record: rate() and increase() see no
+  // change in a series whose first sample is already 1 (the first dead letter would go unseen).
+  for (const topic of topics) services.metrics.initialise(group, topic);
   return createConsumerRunner<DecodedEvent>(
     {
       group,
-      topics: definition.topics.map(services.topic),
+      topics,
       accepts: compilePolicy({ [eventHeaders.type]: [...definition.eventTypes] }),
       // Our headers are an optimisation, not part of the contract: a record another Confluent
       // client wrote without them is typed by its schema id (the serde's cached lookup, no

@@ -4,6 +4,7 @@ import { MongoNetworkError } from 'mongodb';
 import { Counter, Registry } from 'prom-client';
 import { ProblemError, validationProblem } from './errors';
 import { createLogger } from './log';
+import { createRuntimeMetrics } from './metrics';
 import {
   createHttpApp,
   readJsonBody,
@@ -140,6 +141,47 @@ describe('operational endpoints', () => {
     const text = await response.text();
     expect(text).toContain('# TYPE scm_spec_total counter');
     expect(text).toContain('scm_spec_total 7');
+  });
+});
+
+describe('request metrics', () => {
+  it('counts and times requests by method, route template and status, never by raw path', async () => {
+    const registry = new Registry();
+    const router = new Router();
+    router.get('/orders/:id', (ctx) => {
+      if (ctx.params['id'] === 'missing') throw new ProblemError(404, 'No such order.');
+      ctx.body = { id: ctx.params['id'] };
+    });
+    const { server } = await start({ metricsRegistry: registry, routers: [router] });
+
+    for (const id of ['ORD-1', 'ORD-2', 'missing']) await (await fetch(`${server.url}/orders/${id}`)).text();
+    await (await fetch(`${server.url}/no/such/path/42`)).text();
+    await (await fetch(`${server.url}/orders/ORD-3`, { method: 'DELETE' })).text();
+
+    const text = await registry.metrics();
+    const samples = text.split('\n').filter((line) => line.startsWith('scm_http_requests_total{'));
+    expect(samples.sort()).toEqual(
+      [
+        'scm_http_requests_total{method="GET",route="/orders/:id",status="200"} 2',
+        'scm_http_requests_total{method="GET",route="/orders/:id",status="404"} 1',
+        'scm_http_requests_total{method="GET",route="unmatched",status="404"} 1',
+        'scm_http_requests_total{method="DELETE",route="unmatched",status="405"} 1',
+      ].sort(),
+    );
+    expect(text).toContain(
+      'scm_http_request_duration_seconds_count{method="GET",route="/orders/:id",status="200"} 2',
+    );
+    expect(text).not.toContain('ORD-1');
+  });
+
+  it('shares the metrics a registry already has (the runtime creates them first)', async () => {
+    const registry = new Registry();
+    const metrics = createRuntimeMetrics(registry);
+    const { server } = await start({ metricsRegistry: registry });
+    await (await fetch(`${server.url}/health`)).text();
+    expect(await metrics.http.requests.get()).toMatchObject({
+      values: [{ labels: { method: 'GET', route: '/health', status: '200' }, value: 1 }],
+    });
   });
 });
 

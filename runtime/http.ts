@@ -13,6 +13,7 @@ import Koa from 'koa';
 import type { Registry } from 'prom-client';
 import { classify, errorCodes, ProblemError, type FieldError } from './errors';
 import { withLogFields, type Logger } from './log';
+import { httpMetricsOn, type HttpMetrics } from './metrics';
 
 /** Liveness: is this process still worth keeping? `down` asks the supervisor to restart it. */
 export interface HealthReport {
@@ -77,6 +78,31 @@ function requestIds(log: Logger | undefined): Koa.Middleware {
   };
 }
 
+const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * Counts and times every request by method, route template (`/orders/:id`, as the router
+ * matched it: a raw path would make a series per order) and status, `unmatched` when no route
+ * matched. Outside the error boundary, so that the status is the one the client got.
+ */
+function requestMetrics(metrics: HttpMetrics): Koa.Middleware {
+  return async (ctx, next) => {
+    const stopTimer = metrics.duration.startTimer();
+    try {
+      await next();
+    } finally {
+      const matched: unknown = '_matchedRoute' in ctx ? ctx._matchedRoute : undefined;
+      const labels = {
+        method: knownMethods.has(ctx.method) ? ctx.method : 'other',
+        route: typeof matched === 'string' ? matched : 'unmatched',
+        status: String(ctx.status),
+      };
+      metrics.requests.inc(labels);
+      stopTimer(labels);
+    }
+  };
+}
+
 const problemContentType = 'application/problem+json';
 
 /**
@@ -119,6 +145,7 @@ export function createHttpApp(options: HttpAppOptions): Koa {
     ctx.body = text;
   });
 
+  app.use(requestMetrics(httpMetricsOn(options.metricsRegistry)));
   app.use(requestIds(options.log));
   app.use(problemDetails);
   app.use(async (ctx, next) => {

@@ -21,7 +21,8 @@ describe('createRuntimeMetrics', () => {
     const registry = new Registry();
     createRuntimeMetrics(registry);
 
-    expect(Object.fromEntries(typesIn(await registry.metrics()))).toEqual({
+    const scm = [...typesIn(await registry.metrics())].filter(([name]) => name.startsWith('scm_'));
+    expect(Object.fromEntries(scm)).toEqual({
       scm_messages_consumed_total: 'counter',
       scm_messages_processed_total: 'counter',
       scm_messages_filtered_total: 'counter',
@@ -39,7 +40,29 @@ describe('createRuntimeMetrics', () => {
       scm_consumer_crashes_total: 'counter',
       scm_events_published_total: 'counter',
       scm_store_commands_total: 'counter',
+      scm_schema_registry_errors_total: 'counter',
+      scm_http_requests_total: 'counter',
+      scm_http_request_duration_seconds: 'histogram',
+      scm_order_stage_entries_total: 'counter',
+      scm_order_stage_exits_total: 'counter',
+      scm_order_stage_duration_seconds: 'histogram',
+      scm_orders_placed_total: 'counter',
+      scm_orders_cancelled_total: 'counter',
+      scm_stock_shortages_total: 'counter',
+      scm_delivery_failures_total: 'counter',
     });
+  });
+
+  it('collects process and event-loop metrics on its own registry', async () => {
+    const registry = new Registry();
+    createRuntimeMetrics(registry);
+    const types = typesIn(await registry.metrics());
+    expect(types.get('process_cpu_seconds_total')).toBe('counter');
+    expect(types.get('process_resident_memory_bytes')).toBe('gauge');
+    expect(types.get('process_start_time_seconds')).toBe('gauge');
+    expect(types.get('nodejs_eventloop_lag_p99_seconds')).toBe('gauge');
+    expect(types.get('nodejs_heap_size_used_bytes')).toBe('gauge');
+    expect(await globalRegistry.metrics()).not.toContain('process_cpu_seconds_total');
   });
 
   it('writes samples with the declared labels', async () => {

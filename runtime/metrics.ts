@@ -11,8 +11,9 @@
  * counters; label values are bounded sets (groups, topics, partitions, event types, categories),
  * never ids.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { FailureCategory } from './errors';
+import type { RegistryOperation } from './serde';
 
 export type ConsumerLabel = 'group' | 'topic';
 
@@ -37,11 +38,15 @@ export interface RuntimeMetrics {
   readonly consumerLag: Gauge<ConsumerLabel | 'partition'>;
   readonly outboxPending: Gauge<'context'>;
   readonly schemaRegistryRequests: Counter<'operation'>;
+  /** Registry requests that failed, by operation and category (transient: unreachable or 5xx). */
+  readonly schemaRegistryErrors: Counter<'operation' | 'category'>;
   readonly consumerRebalances: Counter<'group'>;
   readonly consumerCrashes: Counter<'group'>;
   readonly eventsPublished: Counter<'topic' | 'event_type'>;
   /** Commands sent to the document store (round trips), by command name: the engine's cost. */
   readonly storeCommands: Counter<'command'>;
+  readonly http: HttpMetrics;
+  readonly journey: JourneyMetrics;
   /**
    * Creates every series of a group and topic at zero. `increase()` and `rate()` only see a
    * change between two samples, so a counter whose first sample is already 1 hides the first
@@ -50,15 +55,87 @@ export interface RuntimeMetrics {
   initialise(group: string, topic: string): void;
 }
 
+/** HTTP requests by route template (never a raw path: ids would make the label unbounded). */
+export interface HttpMetrics {
+  readonly requests: Counter<HttpLabel>;
+  readonly duration: Histogram<HttpLabel>;
+}
+export type HttpLabel = 'method' | 'route' | 'status';
+
+/**
+ * The order journey as the contexts see it: each stage is owned by one context, which counts the
+ * orders entering and leaving it when it writes the change (see `runtime/journey.ts`). Orders
+ * currently in a stage are `entries - exits` (the recording rule `scm:orders_in_stage`): no
+ * process ever counts a collection for it.
+ */
+export interface JourneyMetrics {
+  readonly stageEntries: Counter<'context' | 'stage'>;
+  readonly stageExits: Counter<'context' | 'stage' | 'outcome'>;
+  /** From entering a stage to leaving it, in the owner's domain times. */
+  readonly stageDuration: Histogram<'context' | 'stage' | 'outcome'>;
+  readonly ordersPlaced: Counter<never>;
+  /** Cancellations the storefront's customers saw confirmed (취소). */
+  readonly ordersCancelled: Counter<never>;
+  /** Reservations that had to wait for stock (one per reservation, however many retries). */
+  readonly stockShortages: Counter<never>;
+  readonly deliveryFailures: Counter<'reason'>;
+}
+
 // From a millisecond lookup in the store to a batch that waited on a slow dependency.
 const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 // End to end crosses several contexts and includes any backlog or retry, hence minutes.
 const latencyBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
+// Requests answer in milliseconds; a long poll (`GET /orders/:id?wait=30`) waits up to 30 s.
+const httpBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+// A stage takes from milliseconds (a skipped kitchen) to hours (waiting for stock, a late courier).
+const stageBuckets = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600];
+
 const failureCategories: readonly FailureCategory[] = ['transient', 'permanent'];
+// Every operation of the registry client, so that each error series starts at zero.
+const registryOperations = [
+  'set_compatibility',
+  'get_compatibility',
+  'list_versions',
+  'register',
+  'get_schema_by_id',
+  'delete_subject',
+  'check_compatibility',
+] as const satisfies readonly RegistryOperation[];
+
+/**
+ * The HTTP metrics of a registry, created on first use: `createHttpApp` takes only a registry
+ * (some apps, in tests, have no runtime metrics), and prom-client refuses a second metric of a
+ * name, so whoever comes first creates them and the other finds them.
+ */
+export function httpMetricsOn(registry: Registry): HttpMetrics {
+  const labelNames: readonly HttpLabel[] = ['method', 'route', 'status'];
+  const requests = registry.getSingleMetric('scm_http_requests_total');
+  const duration = registry.getSingleMetric('scm_http_request_duration_seconds');
+  if (requests instanceof Counter && duration instanceof Histogram)
+    return { requests: requests as Counter<HttpLabel>, duration: duration as Histogram<HttpLabel> };
+  return {
+    requests: new Counter({
+      name: 'scm_http_requests_total',
+      help: 'HTTP requests answered, by method, route template and status code.',
+      labelNames,
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'scm_http_request_duration_seconds',
+      help: 'Time from receiving an HTTP request to its answer, by method, route template and status code.',
+      labelNames,
+      buckets: httpBuckets,
+      registers: [registry],
+    }),
+  };
+}
 
 export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
   const registers = [registry];
+  // Process and event-loop metrics (process_*, nodejs_*: their conventional names) on this
+  // registry, never the global one.
+  collectDefaultMetrics({ register: registry });
   const consumerLabels: readonly ConsumerLabel[] = ['group', 'topic'];
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> =>
     new Counter({ name, help, labelNames, registers });
@@ -137,6 +214,11 @@ export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
       'Requests sent to the schema registry, by operation.',
       ['operation'] as const,
     ),
+    schemaRegistryErrors: counter(
+      'scm_schema_registry_errors_total',
+      'Schema registry requests that failed, by operation and failure category.',
+      ['operation', 'category'] as const,
+    ),
     consumerRebalances: counter(
       'scm_consumer_rebalances_total',
       'Group rebalances seen by the consumer (partitions assigned anew).',
@@ -157,7 +239,44 @@ export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
       'Commands sent to the document store (each one a round trip), by command name.',
       ['command'] as const,
     ),
+    http: httpMetricsOn(registry),
+    journey: {
+      stageEntries: counter(
+        'scm_order_stage_entries_total',
+        'Orders entering a journey stage, counted by the context that owns the stage.',
+        ['context', 'stage'] as const,
+      ),
+      stageExits: counter(
+        'scm_order_stage_exits_total',
+        'Orders leaving a journey stage, by outcome (completed, cancelled, failed).',
+        ['context', 'stage', 'outcome'] as const,
+      ),
+      stageDuration: new Histogram({
+        name: 'scm_order_stage_duration_seconds',
+        help: 'Time an order spent in a journey stage, from entering it to leaving it, by outcome.',
+        labelNames: ['context', 'stage', 'outcome'] as const,
+        buckets: stageBuckets,
+        registers,
+      }),
+      ordersPlaced: counter('scm_orders_placed_total', 'Orders placed at the storefront.', []),
+      ordersCancelled: counter(
+        'scm_orders_cancelled_total',
+        'Orders whose cancellation the storefront saw confirmed (취소).',
+        [],
+      ),
+      stockShortages: counter(
+        'scm_stock_shortages_total',
+        'Reservations that found stock short and had to wait (입고대기), once per reservation.',
+        [],
+      ),
+      deliveryFailures: counter('scm_delivery_failures_total', 'Deliveries that failed, by reason.', [
+        'reason',
+      ] as const),
+    } satisfies JourneyMetrics,
   };
+
+  for (const operation of registryOperations)
+    for (const category of failureCategories) metrics.schemaRegistryErrors.inc({ operation, category }, 0);
 
   return {
     ...metrics,

@@ -30,7 +30,7 @@ import {
   type EventVersion,
   type GeneratedEventSchema,
 } from '@contracts/generated';
-import { errorCodes, permanent, transient, type PlatformError } from './errors';
+import { errorCodes, permanent, PlatformError, transient, type FailureCategory } from './errors';
 import type { RuntimeMetrics } from './metrics';
 
 // ---------------------------------------------------------------------------------------------
@@ -114,12 +114,25 @@ export interface RegistryClientOptions {
   readonly url: string;
   /** Called once per HTTP request, before it is sent. */
   readonly onRequest?: (operation: RegistryOperation) => void;
+  /**
+   * Called once per request that failed: unreachable, timed out or answered 5xx (transient), or
+   * refused (permanent, e.g. an incompatible schema or an unknown id). Not for answers the
+   * operation expects (a subject not registered yet).
+   */
+  readonly onFailure?: (operation: RegistryOperation, category: FailureCategory) => void;
   readonly timeoutMs?: number;
   /** For unit tests. */
   readonly fetch?: typeof fetch;
 }
 
 const contentType = 'application/vnd.schemaregistry.v1+json';
+
+/** Adapts the runtime metrics to `RegistryClientOptions.onFailure`. */
+export function countRegistryFailures(
+  metrics: Pick<RuntimeMetrics, 'schemaRegistryErrors'>,
+): (operation: RegistryOperation, category: FailureCategory) => void {
+  return (operation, category) => metrics.schemaRegistryErrors.inc({ operation, category });
+}
 
 /** Adapts the runtime metrics to `RegistryClientOptions.onRequest`. */
 export function countRegistryRequests(
@@ -135,12 +148,14 @@ export function countRegistryRequests(
 export class RegistryClient {
   private readonly url: string;
   private readonly onRequest: (operation: RegistryOperation) => void;
+  private readonly onFailure: (operation: RegistryOperation, category: FailureCategory) => void;
   private readonly timeoutMs: number;
   private readonly fetchFn: typeof fetch;
 
   constructor(options: RegistryClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.onRequest = options.onRequest ?? (() => undefined);
+    this.onFailure = options.onFailure ?? (() => undefined);
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.fetchFn = options.fetch ?? fetch;
   }
@@ -266,6 +281,21 @@ export class RegistryClient {
     onStatus?: (status: number) => PlatformError | null | undefined,
   ): Promise<unknown> {
     this.onRequest(operation);
+    try {
+      return await this.send(operation, method, path, body, onStatus);
+    } catch (error) {
+      this.onFailure(operation, error instanceof PlatformError ? error.category : 'transient');
+      throw error;
+    }
+  }
+
+  private async send(
+    operation: RegistryOperation,
+    method: string,
+    path: string,
+    body: unknown,
+    onStatus: ((status: number) => PlatformError | null | undefined) | undefined,
+  ): Promise<unknown> {
     const target = `${this.url}${path}`;
     let response: Response;
     let text: string;
