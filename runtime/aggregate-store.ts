@@ -117,6 +117,12 @@ export interface AggregateStoreOptions<S, I, F> {
   onWritten?: (write: PendingWrite) => void;
   /** Told after every change written (e.g. to wake the context's auto-advance). */
   onChanged?: () => void;
+  /**
+   * Told after every change written, with the state before it (undefined for a new aggregate)
+   * and after it: what journey metrics are counted from (`runtime/journey.ts`). A batch that
+   * wrote several changes of one aggregate at once tells the first state and the last.
+   */
+  onTransition?: (before: S | undefined, after: S) => void;
   /** Indexes the context's lists need (beyond `_id`, `at` and the outbox flag). */
   indexes?: readonly IndexSpecification[];
   /** Causes remembered per aggregate for deduplication. */
@@ -198,8 +204,9 @@ export async function createAggregateStore<S, I, F>(
   }
 
   /** Tells the relay about a written head's pending events, and whoever watches changes. */
-  function handOver(head: HeadDocument<S>): void {
+  function handOver(before: HeadDocument<S> | null, head: HeadDocument<S>): void {
     options.onChanged?.();
+    options.onTransition?.(before?.state, head.state);
     const events = head[outboxField];
     if (events !== undefined && Object.keys(events).length > 0)
       options.onWritten?.({ collection: outboxCollection, id: head._id, version: head.version, events });
@@ -212,7 +219,7 @@ export async function createAggregateStore<S, I, F>(
       const outcome = decideOn(draft, { id, input, options: execution });
       if (outcome.kind !== 'changed' || draft.next === null) return outcome;
       if (await written(draft.read, draft.next)) {
-        handOver(draft.next);
+        handOver(draft.read, draft.next);
         return outcome;
       }
       // Another writer changed this aggregate first: decide again on what it wrote.
@@ -236,7 +243,7 @@ export async function createAggregateStore<S, I, F>(
     );
     if (changed.length === 0) return outcomes;
     const lost = await writeAll(changed);
-    for (const draft of changed) if (!lost.has(draft.next._id)) handOver(draft.next);
+    for (const draft of changed) if (!lost.has(draft.next._id)) handOver(draft.read, draft.next);
     // A lost race: that aggregate's changes again, alone and in order, on what the winner wrote.
     for (const [i, change] of changes.entries())
       if (lost.has(change.id)) outcomes[i] = await execute(change.id, change.input, change.options);

@@ -19,6 +19,7 @@
  * - facts of the request or the parcel are still recorded after a cancellation (a parcel packed
  *   for a cancelled fulfilment is one the warehouse must unpack), but the status stays cancelled.
  */
+import type { StageVisit } from '@runtime/journey';
 import type { DeliveryFailureReason, Destination } from '@contracts/generated';
 import {
   accepted,
@@ -421,3 +422,40 @@ function sameDestination(a: Destination, b: Destination): boolean {
 }
 
 export const decider: Decider<ShipmentState, DeliveryInput, DeliveryFact> = { decide, evolve, publish };
+
+/**
+ * Delivery's two journey stages: `dispatch` from the shipment being ready (its request and its
+ * parcel both known) to the courier leaving with it, `transit` from then to delivery or failure.
+ * A cancellation can only leave `dispatch`: after dispatch it is refused.
+ */
+export function shipmentStages(shipment: ShipmentState): readonly StageVisit[] {
+  const { requestedAt, packedAt, dispatchedAt, deliveredAt, failedAt, cancelledAt } = shipment;
+  const readyAt =
+    requestedAt !== null && packedAt !== null ? (requestedAt > packedAt ? requestedAt : packedAt) : null;
+  const dispatchFrom =
+    readyAt !== null && (cancelledAt === null || cancelledAt >= readyAt || dispatchedAt !== null)
+      ? readyAt
+      : null;
+  return [
+    {
+      stage: 'dispatch',
+      enteredAt: dispatchFrom,
+      left:
+        dispatchedAt !== null
+          ? { at: dispatchedAt, outcome: 'completed' }
+          : dispatchFrom !== null && cancelledAt !== null
+            ? { at: cancelledAt, outcome: 'cancelled' }
+            : null,
+    },
+    {
+      stage: 'transit',
+      enteredAt: dispatchedAt,
+      left:
+        deliveredAt !== null
+          ? { at: deliveredAt, outcome: 'completed' }
+          : failedAt !== null
+            ? { at: failedAt, outcome: 'failed' }
+            : null,
+    },
+  ];
+}

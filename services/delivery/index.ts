@@ -3,7 +3,7 @@
  * and the warehouse's packed parcels, its dispatchers' API, and (for demos and load) couriers that
  * dispatch and deliver on their own.
  */
-import type { Destination } from '@contracts/generated';
+import { DeliveryFailureReason, type Destination } from '@contracts/generated';
 import { createAggregateStore } from '@runtime/aggregate-store';
 import {
   createAggregateConsumer,
@@ -12,9 +12,10 @@ import {
   type PlatformServices,
 } from '@runtime/context';
 import { createEventWriter } from '@runtime/event-writer';
+import { meterStages, observeAll } from '@runtime/journey';
 import type { DecodedEvent } from '@runtime/serde';
 import { createDeliveryRouter } from './api';
-import { decider, type DeliveryInput } from './domain';
+import { decider, shipmentStages, type DeliveryInput, type ShipmentState } from './domain';
 
 /** What this context needs of the platform's settings (the platform's config has more). */
 export interface DeliveryContextConfig {
@@ -86,6 +87,8 @@ export async function createDeliveryContext(
   config: DeliveryContextConfig,
 ): Promise<ContextModule> {
   const log = services.log.child({ context: 'delivery' });
+  const { journey } = services.metrics;
+  for (const reason of Object.values(DeliveryFailureReason)) journey.deliveryFailures.inc({ reason }, 0);
   const store = await createAggregateStore({
     db: services.db,
     name: 'delivery_shipments',
@@ -95,6 +98,13 @@ export async function createDeliveryContext(
     writer: createEventWriter(services.serde, 'delivery', services.topic),
     onWritten: services.relayWrite,
     onChanged: () => autoAdvance?.wake(),
+    onTransition: observeAll<ShipmentState>(
+      meterStages(journey, 'delivery', shipmentStages, ['dispatch', 'transit']),
+      (before, after) => {
+        if (before?.failure == null && after.failure !== null)
+          journey.deliveryFailures.inc({ reason: after.failure.reason });
+      },
+    ),
   });
 
   const consumer = createAggregateConsumer(services, {

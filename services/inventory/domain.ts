@@ -49,6 +49,7 @@
  * - A crashed attempt leaves holds on a waiting reservation until its next attempt (a
  *   redelivery, the next receipt, or a sweep of waiting reservations at start-up).
  */
+import type { StageVisit } from '@runtime/journey';
 import type { Shortage, StockLine } from '@contracts/generated';
 import {
   accepted,
@@ -532,4 +533,21 @@ function sameShortages(a: readonly Shortage[], b: readonly Shortage[]): boolean 
       (x, i) => x.sku === b[i]?.sku && x.requested === b[i]?.requested && x.available === b[i]?.available,
     )
   );
+}
+
+/**
+ * The journey's first stage, `reservation`: from the request to the stock being held (waiting for
+ * stock included), or to its release when the fulfilment is cancelled first.
+ */
+export function reservationStages(reservation: ReservationState): readonly StageVisit[] {
+  const { requestedAt, reservedAt, releasedAt } = reservation;
+  const left =
+    requestedAt === null
+      ? null
+      : reservedAt !== null
+        ? { at: reservedAt, outcome: 'completed' as const }
+        : releasedAt !== null
+          ? { at: releasedAt, outcome: 'cancelled' as const }
+          : null;
+  return [{ stage: 'reservation', enteredAt: requestedAt, left }];
 }

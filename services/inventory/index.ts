@@ -8,11 +8,13 @@ import { createAggregateStore } from '@runtime/aggregate-store';
 import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
 import type { DecodedEvent } from '@runtime/serde';
 import { createEventWriter } from '@runtime/event-writer';
+import { meterStages, observeAll } from '@runtime/journey';
 import { createInventoryRouter } from './api';
 import { leaseDecider, type LeaseInput } from './attempts';
 import {
   planAttempts,
   reservationDecider,
+  reservationStages,
   stockDecider,
   stockFollowUp,
   waitingOldestFirst,
@@ -42,6 +44,13 @@ export async function createInventoryContext(
     name: 'inventory_reservations',
     indexes: [{ 'state.status': 1 }],
     decider: reservationDecider,
+    onTransition: observeAll<ReservationState>(
+      meterStages(services.metrics.journey, 'inventory', reservationStages, ['reservation']),
+      (before, after) => {
+        if (!before?.shortageReported && after.shortageReported)
+          services.metrics.journey.stockShortages.inc();
+      },
+    ),
   });
   const leases = await createAggregateStore({ ...common, name: 'inventory_attempts', decider: leaseDecider });
   const log = services.log.child({ context: 'inventory' });

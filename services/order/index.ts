@@ -28,6 +28,11 @@ export async function createOrderContext(
     decider: orderDecider,
     writer: createEventWriter(services.serde, 'order', services.topic),
     onWritten: services.relayWrite,
+    onTransition(before, after) {
+      const { journey } = services.metrics;
+      if (before === undefined) journey.ordersPlaced.inc();
+      if (after.status === 'CANCELLED' && before?.status !== 'CANCELLED') journey.ordersCancelled.inc();
+    },
   });
   const idempotencyKeys = services.db.collection<IdempotencyRecord>('order_idempotency_keys');
   const watcher = createChangeWatcher(

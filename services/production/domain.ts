@@ -12,6 +12,7 @@
  *                                                  (CookingStarted)        (CookingCompleted)
  *   any state before completed or skipped ─FulfilmentCancelled─> cancelled (private: nothing is published)
  */
+import type { StageVisit } from '@runtime/journey';
 import type { StockLine } from '@contracts/generated';
 import {
   accepted,
@@ -325,4 +326,30 @@ function publish(fact: KitchenFact): readonly Publication[] {
       return unreachable;
     }
   }
+}
+
+/**
+ * Where a task stands in the journey's `cooking` stage (owned by the kitchen): entered when the
+ * task opened (its request and its reservation both known), left when cooked, at once when there
+ * was nothing to cook, or by a cancellation that came after it opened.
+ */
+export function kitchenStages(task: KitchenTask): readonly StageVisit[] {
+  const { requestedAt, reservedAt, completedAt, cancelledAt } = task;
+  const open = task.status !== 'awaiting-request' && task.status !== 'awaiting-stock';
+  const enteredAt =
+    open && requestedAt !== null && reservedAt !== null
+      ? requestedAt > reservedAt
+        ? requestedAt
+        : reservedAt
+      : null;
+  if (enteredAt === null) return [{ stage: 'cooking', enteredAt: null, left: null }];
+  const left =
+    task.status === 'skipped'
+      ? { at: enteredAt, outcome: 'completed' as const }
+      : completedAt !== null
+        ? { at: completedAt, outcome: 'completed' as const }
+        : cancelledAt !== null
+          ? { at: cancelledAt, outcome: 'cancelled' as const }
+          : null;
+  return [{ stage: 'cooking', enteredAt, left }];
 }

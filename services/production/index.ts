@@ -10,9 +10,10 @@ import {
   type PlatformServices,
 } from '@runtime/context';
 import { createEventWriter } from '@runtime/event-writer';
+import { meterStages } from '@runtime/journey';
 import type { DecodedEvent } from '@runtime/serde';
 import { createProductionRouter } from './api';
-import { decider, type KitchenInput } from './domain';
+import { decider, kitchenStages, type KitchenInput } from './domain';
 
 export const productionGroup = 'production';
 
@@ -75,6 +76,7 @@ export async function createProductionContext(
     writer: createEventWriter(services.serde, 'production', services.topic),
     onWritten: services.relayWrite,
     onChanged: () => autoAdvance?.wake(),
+    onTransition: meterStages(services.metrics.journey, 'production', kitchenStages, ['cooking']),
   });
   const log = services.log.child({ context: 'production' });
 

@@ -15,6 +15,7 @@
  * | `packed`           | packed: publishes `OrderPacked`; delivery's from now |
  * | `cancelled`        | cancelled before packing; nothing moves it again    |
  */
+import type { StageVisit } from '@runtime/journey';
 import type { StockLine } from '@contracts/generated';
 import {
   accepted,
@@ -345,3 +346,31 @@ function publish(fact: WarehouseFact): readonly Publication[] {
 }
 
 export const decider: Decider<WarehouseTask, WarehouseInput, WarehouseFact> = { decide, evolve, publish };
+
+/**
+ * The warehouse's two journey stages: `picking` from the kitchen's hand-over to the pick,
+ * `packing` from the pick to the pack. A cancellation leaves the stage it found the task in; a
+ * hand-over that arrives after a cancellation never entered `picking`.
+ */
+export function warehouseStages(task: WarehouseTask): readonly StageVisit[] {
+  const { readyAt, pickedAt, packedAt, cancelledAt } = task;
+  const cancelled = (enteredAt: string | null) =>
+    enteredAt !== null && cancelledAt !== null && cancelledAt >= enteredAt
+      ? { at: cancelledAt, outcome: 'cancelled' as const }
+      : null;
+  const entered = (at: string | null): string | null =>
+    at !== null && (cancelledAt === null || cancelledAt >= at || pickedAt !== null) ? at : null;
+  const pickingFrom = entered(readyAt);
+  return [
+    {
+      stage: 'picking',
+      enteredAt: pickingFrom,
+      left: pickedAt !== null ? { at: pickedAt, outcome: 'completed' } : cancelled(pickingFrom),
+    },
+    {
+      stage: 'packing',
+      enteredAt: pickedAt,
+      left: packedAt !== null ? { at: packedAt, outcome: 'completed' } : cancelled(pickedAt),
+    },
+  ];
+}

@@ -11,9 +11,17 @@ import {
   type PlatformServices,
 } from '@runtime/context';
 import { createEventWriter } from '@runtime/event-writer';
+import { meterStages } from '@runtime/journey';
 import type { DecodedEvent } from '@runtime/serde';
 import { createWarehouseRouter } from './api';
-import { decider, nextAutoStep, type WarehouseFact, type WarehouseInput, type WarehouseTask } from './domain';
+import {
+  decider,
+  nextAutoStep,
+  warehouseStages,
+  type WarehouseFact,
+  type WarehouseInput,
+  type WarehouseTask,
+} from './domain';
 
 /** The platform settings this context reads (declared here so it does not depend on platform/). */
 export interface WarehouseContextConfig {
@@ -74,6 +82,7 @@ export async function createWarehouseContext(
     writer: createEventWriter(services.serde, 'warehouse', services.topic),
     onWritten: services.relayWrite,
     onChanged: () => autoAdvance?.wake(),
+    onTransition: meterStages(services.metrics.journey, 'warehouse', warehouseStages, ['picking', 'packing']),
   });
 
   const consumer = createAggregateConsumer(services, {
