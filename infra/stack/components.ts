@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
+import { parse, stringify } from 'yaml';
 import type { StackConfig } from './config';
 import { ensurePythonEnv, pythonEnvOf } from '../python-env';
 import { findJava, requireCommand, runLogged, which } from './prerequisites';
@@ -322,8 +323,64 @@ export function mongoComponent(config: StackConfig): Component {
   };
 }
 
+/**
+ * Where processes started outside the stack (a test's platform) are announced to the stack's
+ * Prometheus: a file_sd target file in `targets/` (`[{"targets": ["127.0.0.1:PORT"], "labels":
+ * {...}}]`) is scraped every second, without a reload; a rule file in `rules/` is loaded on
+ * `POST /-/reload`. Both under the stack's run directory, so two stacks never see each other's.
+ */
+export function prometheusRunPaths(config: StackConfig): {
+  targetsDir: string;
+  rulesDir: string;
+  configFile: string;
+} {
+  const runDir = path.join(config.dir, 'run', 'prometheus');
+  return {
+    targetsDir: path.join(runDir, 'targets'),
+    rulesDir: path.join(runDir, 'rules'),
+    configFile: path.join(runDir, 'prometheus.yml'),
+  };
+}
+
+/** The job that scrapes the announced targets; a target file's labels may override `job`. */
+export const announcedTargetsJob = 'announced';
+
+/**
+ * The configuration Prometheus runs with: the repository's (`STACK_PROMETHEUS_CONFIG`, by
+ * default prometheus.native.yml) with its rule files made absolute, plus the announced rule
+ * files and targets. Written at every start, so edits of the source apply on the next one.
+ */
+export function prometheusRunConfig(config: StackConfig): string {
+  const { scrapeConfig } = config.prometheus;
+  const { targetsDir, rulesDir } = prometheusRunPaths(config);
+  const source: unknown = parse(fs.readFileSync(scrapeConfig, 'utf8'));
+  if (!isMapping(source)) throw new Error(`${scrapeConfig} is not a YAML mapping`);
+  const listed = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+  const ruleFiles = listed(source.rule_files).map((file) =>
+    typeof file === 'string' ? path.resolve(path.dirname(scrapeConfig), file) : file,
+  );
+  return stringify({
+    ...source,
+    rule_files: [...ruleFiles, path.join(rulesDir, '*.yml')],
+    scrape_configs: [
+      ...listed(source.scrape_configs),
+      {
+        job_name: announcedTargetsJob,
+        // Tests wait on what Prometheus saw: a second between scrapes keeps them short.
+        scrape_interval: '1s',
+        scrape_timeout: '1s',
+        file_sd_configs: [{ files: [path.join(targetsDir, '*.json')], refresh_interval: '1s' }],
+      },
+    ],
+  });
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 export function prometheusComponent(config: StackConfig): Component {
-  const { port, scrapeConfig } = config.prometheus;
+  const { port } = config.prometheus;
   const dataDir = path.join(config.dir, 'data', 'prometheus');
   const url = `http://127.0.0.1:${port}`;
   return {
@@ -347,14 +404,19 @@ export function prometheusComponent(config: StackConfig): Component {
     },
     async prepare() {
       fs.mkdirSync(dataDir, { recursive: true });
+      const run = prometheusRunPaths(config);
+      for (const dir of [run.targetsDir, run.rulesDir]) fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(run.configFile, prometheusRunConfig(config));
       return {
         name: 'prometheus',
         command: which('prometheus') ?? 'prometheus',
         args: [
-          `--config.file=${scrapeConfig}`,
+          `--config.file=${run.configFile}`,
           `--storage.tsdb.path=${dataDir}`,
           `--web.listen-address=127.0.0.1:${port}`,
           '--storage.tsdb.retention.time=2d',
+          // `POST /-/reload` loads announced rule files (as in docker-compose.yml); loopback only.
+          '--web.enable-lifecycle',
         ],
       };
     },
