@@ -149,7 +149,7 @@ describe('Prometheus configuration', () => {
         .join(',')}}`,
       values,
     });
-    const unitTests = {
+    const unitTests: { rule_files: string[]; evaluation_interval: string; tests: unknown[] } = {
       rule_files: [rulesFile],
       evaluation_interval: '1m',
       tests: [
@@ -230,6 +230,92 @@ describe('Prometheus configuration', () => {
         },
       ],
     };
+    // The journey: orders enter the kitchen; one is never cooked. A second platform job restarts
+    // (process_start_time_seconds changes), which must silence its stuck-order alert.
+    const kitchen = { ...platform, context: 'production', stage: 'cooking' };
+    const restarted = { ...kitchen, job: 'other', instance: 'other:8080' };
+    unitTests.tests.push({
+      interval: '1m',
+      input_series: [
+        series('scm_order_stage_entries_total', kitchen, '0 3 3 3x60'),
+        series('scm_order_stage_exits_total', { ...kitchen, outcome: 'completed' }, '0 0 2 2x60'),
+        series('scm_order_stage_entries_total', restarted, '5 5x30 0x30'),
+        series('scm_order_stage_exits_total', { ...restarted, outcome: 'completed' }, '0 0x30 0x30'),
+        series('process_start_time_seconds', { ...restarted }, '100x30 2000x30'),
+        series('process_start_time_seconds', platform, '100x62'),
+        // Orders placed, nothing reserved: no events flow back.
+        series('scm_orders_placed_total', platform, '0+1x30'),
+        series(
+          'scm_events_published_total',
+          { ...platform, topic: 'scm.inventory-events', event_type: 'StockReserved' },
+          '0x30',
+        ),
+        // Lag waits and the group consumes nothing.
+        series('scm_consumer_lag', { ...lag, partition: '0' }, '50x20'),
+        series('scm_messages_consumed_total', { ...platform, group: 'inventory', topic: lag.topic }, '7x20'),
+      ],
+      promql_expr_test: [
+        {
+          expr: 'scm:orders_in_stage',
+          eval_time: '5m',
+          exp_samples: [
+            { labels: 'scm:orders_in_stage{context="production",job="platform",stage="cooking"}', value: 1 },
+            { labels: 'scm:orders_in_stage{context="production",job="other",stage="cooking"}', value: 5 },
+          ],
+        },
+      ],
+      alert_rule_test: [
+        // 30 minutes after the order entered, plus the rule's 1 m.
+        { alertname: 'ScmOrderStuckInStage', eval_time: '30m', exp_alerts: [] },
+        {
+          alertname: 'ScmOrderStuckInStage',
+          eval_time: '33m',
+          exp_alerts: [
+            {
+              exp_labels: {
+                job: 'platform',
+                context: 'production',
+                stage: 'cooking',
+                severity: 'warning',
+                sla: '30m',
+              },
+              exp_annotations: {
+                summary: 'Orders stuck in cooking for more than 30 minutes',
+                description:
+                  'At least 1 orders entered cooking (production) more than 30 minutes ago and have not left it.',
+              },
+            },
+          ],
+        },
+        { alertname: 'ScmNoEventsWhileOrdersPlaced', eval_time: '4m', exp_alerts: [] },
+        {
+          alertname: 'ScmNoEventsWhileOrdersPlaced',
+          eval_time: '15m',
+          exp_alerts: [
+            {
+              exp_labels: { job: 'platform', severity: 'critical' },
+              exp_annotations: {
+                summary: 'Orders are placed but no fulfilment events flow',
+                description: '10 orders placed in 10 minutes and not one reserved, short or rejected.',
+              },
+            },
+          ],
+        },
+        {
+          alertname: 'ScmConsumerStuck',
+          eval_time: '10m',
+          exp_alerts: [
+            {
+              exp_labels: { job: 'platform', group: 'inventory', topic: lag.topic, severity: 'critical' },
+              exp_annotations: {
+                summary: 'Consumer of inventory is stuck',
+                description: `50 records wait on ${lag.topic} and inventory has consumed nothing for 5 minutes.`,
+              },
+            },
+          ],
+        },
+      ],
+    });
     const outcome = inTempDir((dir) => {
       const file = path.join(dir, 'rules.test.yml');
       fs.writeFileSync(file, stringify(unitTests));
