@@ -385,9 +385,10 @@ async function main(): Promise<void> {
 /** Stocks every SKU of the adapter's map far beyond what a run orders. */
 async function stockUp(url: string): Promise<void> {
   const signal = (): AbortSignal => AbortSignal.timeout(60_000);
-  const mapping = (await (await fetch(`${url}/adapters/order-scm/mapping`, { signal: signal() })).json()) as {
-    skus: Record<string, unknown>;
-  };
+  const mappingAnswer = await fetch(`${url}/adapters/order-scm/mapping`, { signal: signal() });
+  if (!mappingAnswer.ok)
+    throw new Error(`the adapter's mapping answered ${mappingAnswer.status}: ${await mappingAnswer.text()}`);
+  const mapping = (await mappingAnswer.json()) as { skus: Record<string, unknown> };
   for (const sku of Object.keys(mapping.skus)) {
     const answer = await fetch(`${url}/inventory/stock/${sku}/receipts`, {
       method: 'POST',
