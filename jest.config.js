@@ -10,7 +10,16 @@ const shared = {
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
   // Type checking is `npm run typecheck`'s job; here ts-jest only transpiles, which keeps
   // the suite fast on two cores.
-  transform: { '^.+\\.ts$': 'ts-jest' },
+  transform: {
+    '^.+\\.ts$': 'ts-jest',
+    // jose 6 is published as ES modules only: Node loads it (require of ESM), jest's module
+    // system does not, so its files are transpiled to CommonJS like ours.
+    '^.+/node_modules/jose/.+\\.js$': [
+      'ts-jest',
+      { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', isolatedModules: true } },
+    ],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testPathIgnorePatterns: ['/node_modules/', '/.stack/'],
 };
 
