@@ -38,6 +38,7 @@ import {
   type PlaceOrders,
   type StageResult,
 } from './lanes';
+import { benchCredentials } from './platform-process';
 import { isAlive, residentMiB } from './probes';
 import { createProgress } from './progress';
 import { median } from './stats';
@@ -153,6 +154,7 @@ const placeOrders: PlaceOrders = async ({ url, ratePerSec, count, seed }) => {
   const traffic = startTraffic({
     storefronts: [url],
     platformUrl: url,
+    credentials: benchCredentials,
     ratePerSec,
     durationMs: (count / ratePerSec) * 1000,
     seed,
@@ -385,7 +387,10 @@ async function main(): Promise<void> {
 /** Stocks every SKU of the adapter's map far beyond what a run orders. */
 async function stockUp(url: string): Promise<void> {
   const signal = (): AbortSignal => AbortSignal.timeout(60_000);
-  const mappingAnswer = await fetch(`${url}/adapters/order-scm/mapping`, { signal: signal() });
+  const mappingAnswer = await fetch(`${url}/adapters/order-scm/mapping`, {
+    headers: { authorization: `Bearer ${benchCredentials.admin}` },
+    signal: signal(),
+  });
   if (!mappingAnswer.ok)
     throw new Error(`the adapter's mapping answered ${mappingAnswer.status}: ${await mappingAnswer.text()}`);
   const mapping = (await mappingAnswer.json()) as { skus: Record<string, unknown> };
@@ -393,6 +398,7 @@ async function stockUp(url: string): Promise<void> {
     const answer = await fetch(`${url}/inventory/stock/${sku}/receipts`, {
       method: 'POST',
       headers: {
+        authorization: `Bearer ${benchCredentials.inventory}`,
         'content-type': 'application/json',
         'Idempotency-Key': `bench-stock-${randomBytes(6).toString('hex')}`,
       },

@@ -6,7 +6,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { formatApiKeys, generatedKeys, trafficCredentials } from '@platform/credentials';
 import { sumMetric } from '../simulator/plan';
+
+/**
+ * The benchmark is a client like any other: keys of its own (one per role, made per run), and a
+ * rate limit its platforms never reach, so the limiter never shapes a measurement.
+ */
+const benchKeys = generatedKeys('bench');
+export const benchCredentials = trafficCredentials(benchKeys);
 
 /** A process's metrics, in Prometheus text exposition format. */
 export type MetricSamples = string;
@@ -59,7 +67,11 @@ export async function startPlatformProcess(options: PlatformProcessOptions): Pro
       MONGO_DATABASE: options.database,
       TOPIC_NAMESPACE: options.namespace,
       PORT: '0',
+      METRICS_PORT: '0',
       LOG_LEVEL: 'warn',
+      HTTP_API_KEYS: formatApiKeys(benchKeys),
+      HTTP_API_KEYS_FILE: '',
+      HTTP_RATE_LIMIT: '1000000',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,6 +84,7 @@ export async function startPlatformProcess(options: PlatformProcessOptions): Pro
       resolve();
     }),
   );
+  let metricsUrl: string | undefined;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () =>
@@ -85,6 +98,8 @@ export async function startPlatformProcess(options: PlatformProcessOptions): Pro
         if (line.trim() === '') continue;
         output.push(line);
         if (output.length > 200) output.shift();
+        const metrics = /metrics on (http:\/\/\S+)\/metrics/.exec(line);
+        if (metrics?.[1]) metricsUrl = metrics[1];
         const ready = /ready on (http:\/\/\S+)/.exec(line);
         if (ready?.[1]) {
           clearTimeout(timer);
@@ -106,8 +121,9 @@ export async function startPlatformProcess(options: PlatformProcessOptions): Pro
     url,
     pid,
     async metrics() {
-      const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
-      if (!response.ok) throw new Error(`${url}/metrics answered ${response.status}`);
+      if (metricsUrl === undefined) throw new Error('the platform did not say where its metrics are');
+      const response = await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(10_000) });
+      if (!response.ok) throw new Error(`${metricsUrl}/metrics answered ${response.status}`);
       return response.text();
     },
     async stop(graceMs = 30_000) {

@@ -1,6 +1,10 @@
+import { createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readStackConfig, stackEndpoints } from '@infra/stack/config';
 import { up } from '@infra/stack/stack';
+import type { ApiKey, AuthSettings, JwtSettings } from '@runtime/auth';
 import { logLevels, type LogLevel } from '@runtime/log';
+import { parseApiKeys, readApiKeysFile, withDevelopmentCredentials } from './credentials';
 import type { ContextName } from './contexts';
 
 export interface Endpoints {
@@ -90,6 +94,78 @@ export const platformVariables = {
     range: 'an address or host name',
     meaning: 'where the HTTP server listens (`0.0.0.0`: every interface)',
   },
+  METRICS_PORT: integer(
+    'METRICS_PORT',
+    9464,
+    0,
+    65535,
+    'the `/metrics` listener, for Prometheus, without credentials (0: any free port); nothing else is served there',
+  ),
+  METRICS_HOST: {
+    name: 'METRICS_HOST',
+    default: '127.0.0.1',
+    range: 'an address or host name',
+    meaning:
+      "where the `/metrics` listener listens (docker-compose: `0.0.0.0` on the containers' network, not published)",
+  },
+  HTTP_API_KEYS: {
+    name: 'HTTP_API_KEYS',
+    default: '(none)',
+    range: '`client:role[+role…]:key`, comma-separated',
+    meaning:
+      'API keys accepted as bearer tokens, each with its client name and roles (see [Authentication](#authentication)); keys of 24–512 characters',
+  },
+  HTTP_API_KEYS_FILE: {
+    name: 'HTTP_API_KEYS_FILE',
+    default: '(none; see [Authentication](#authentication) for the development keys)',
+    range: 'a file, one `client:roles:key` a line',
+    meaning: 'more API keys, from a file (`#` comments)',
+  },
+  HTTP_JWT_SECRET: {
+    name: 'HTTP_JWT_SECRET',
+    default: '(none)',
+    range: 'at least 32 characters',
+    meaning: 'accept JWTs signed HS256 with this shared secret (never logged)',
+  },
+  HTTP_JWT_PUBLIC_KEY: {
+    name: 'HTTP_JWT_PUBLIC_KEY',
+    default: '(none)',
+    range: 'a PEM public key (RSA, EC P-256/384/521, Ed25519), or a file holding one',
+    meaning: 'accept JWTs signed with its private key (RS/PS, ES or EdDSA)',
+  },
+  HTTP_JWT_ISSUER: {
+    name: 'HTTP_JWT_ISSUER',
+    default: '(not checked)',
+    range: 'text',
+    meaning: "a JWT's `iss` must be this",
+  },
+  HTTP_JWT_AUDIENCE: {
+    name: 'HTTP_JWT_AUDIENCE',
+    default: '(not checked)',
+    range: 'text',
+    meaning: "a JWT's `aud` must hold this",
+  },
+  HTTP_RATE_LIMIT: integer(
+    'HTTP_RATE_LIMIT',
+    1000,
+    1,
+    1_000_000,
+    "requests per window per client (an API key's client, a JWT's `sub`); more get `429` with `Retry-After`",
+  ),
+  HTTP_RATE_LIMIT_ANONYMOUS: integer(
+    'HTTP_RATE_LIMIT_ANONYMOUS',
+    50,
+    1,
+    1_000_000,
+    'requests per window per client address without valid credentials (each also gets its `401`)',
+  ),
+  HTTP_RATE_LIMIT_WINDOW_MS: integer(
+    'HTTP_RATE_LIMIT_WINDOW_MS',
+    1000,
+    1000,
+    3_600_000,
+    'the window of both rate limits',
+  ),
   MONGO_DATABASE: {
     name: 'MONGO_DATABASE',
     default: '`scm_platform`',
@@ -171,35 +247,60 @@ export const stackVariables: readonly VariableReference[] = [
     range: 'a Kafka release on Maven Central',
     meaning: 'the broker',
   },
-  { name: 'STACK_KAFKA_PORT', default: '19092', range: '1–65535', meaning: 'the broker' },
+  {
+    name: 'STACK_KAFKA_PORT',
+    default: '19092',
+    range: '1–65535',
+    meaning: 'the broker',
+  },
   {
     name: 'STACK_KAFKA_CONTROLLER_PORT',
     default: '19093',
     range: '1–65535',
     meaning: 'its KRaft controller',
   },
-  { name: 'STACK_KAFKA_HEAP_MB', default: '768', range: '128–16384', meaning: "the broker's JVM heap" },
+  {
+    name: 'STACK_KAFKA_HEAP_MB',
+    default: '768',
+    range: '128–16384',
+    meaning: "the broker's JVM heap",
+  },
   {
     name: 'STACK_REGISTRY_VERSION',
     default: '3.3.3',
     range: 'an Apicurio Registry release on Maven Central',
     meaning: 'the schema registry',
   },
-  { name: 'STACK_REGISTRY_PORT', default: '18081', range: '1–65535', meaning: 'the schema registry' },
+  {
+    name: 'STACK_REGISTRY_PORT',
+    default: '18081',
+    range: '1–65535',
+    meaning: 'the schema registry',
+  },
   {
     name: 'STACK_REGISTRY_MANAGEMENT_PORT',
     default: '18082',
     range: '1–65535',
     meaning: "the registry's management port",
   },
-  { name: 'STACK_REGISTRY_HEAP_MB', default: '512', range: '128–16384', meaning: "the registry's JVM heap" },
+  {
+    name: 'STACK_REGISTRY_HEAP_MB',
+    default: '512',
+    range: '128–16384',
+    meaning: "the registry's JVM heap",
+  },
   {
     name: 'STACK_MONGO_PORT',
     default: '37017',
     range: '1–65535',
     meaning: 'the document store (its version is pinned in `infra/stack/document-store.requirements.txt`)',
   },
-  { name: 'STACK_PROMETHEUS_PORT', default: '19090', range: '1–65535', meaning: 'Prometheus' },
+  {
+    name: 'STACK_PROMETHEUS_PORT',
+    default: '19090',
+    range: '1–65535',
+    meaning: 'Prometheus',
+  },
   {
     name: 'STACK_PROMETHEUS_CONFIG',
     default: '`infra/prometheus/prometheus.native.yml`',
@@ -279,6 +380,8 @@ export interface PlatformConfig extends Endpoints {
   readonly contexts: readonly ContextName[];
   readonly httpPort: number;
   readonly httpHost: string;
+  /** Who may call the API (credentials, rate limits), and where `/metrics` is served. */
+  readonly http: HttpSettings;
   /** MongoDB database holding every hosted context's collections (each context owns its own). */
   readonly database: string;
   /** Prefix of every topic and consumer group name; empty in production, unique per test run. */
@@ -286,8 +389,14 @@ export interface PlatformConfig extends Endpoints {
   readonly replicationFactor: number;
   readonly bodyLimitBytes: number;
   readonly logLevel: LogLevel;
-  readonly order: { readonly orderPlacedVersion: 1 | 2; readonly bodyLimitBytes: number };
-  readonly orderScmAdapter: { readonly mappingRefreshMs: number; readonly bodyLimitBytes: number };
+  readonly order: {
+    readonly orderPlacedVersion: 1 | 2;
+    readonly bodyLimitBytes: number;
+  };
+  readonly orderScmAdapter: {
+    readonly mappingRefreshMs: number;
+    readonly bodyLimitBytes: number;
+  };
   /** SCM contexts (kitchen, warehouse, delivery) advance their own work after this delay; off when null. */
   readonly autoAdvance: AutoAdvance | null;
   /**
@@ -338,6 +447,7 @@ export function readPlatformConfig(
     contexts,
     httpPort: integerFrom(env, vars.PORT),
     httpHost: env.HTTP_HOST || '127.0.0.1',
+    http: readHttpSettings(env),
     database: env.MONGO_DATABASE || 'scm_platform',
     topicNamespace: namespace,
     replicationFactor: integerFrom(env, vars.KAFKA_REPLICATION_FACTOR),
@@ -355,6 +465,88 @@ export function readPlatformConfig(
       mappingRefreshMs: integerFrom(env, vars.MAPPING_REFRESH_MS),
       bodyLimitBytes,
     },
-    faults: { killAfterBatches: integerFrom(env, vars.FAULT_KILL_AFTER_BATCHES) || null },
+    faults: {
+      killAfterBatches: integerFrom(env, vars.FAULT_KILL_AFTER_BATCHES) || null,
+    },
   };
+}
+
+export interface HttpSettings {
+  readonly auth: AuthSettings;
+  readonly metricsPort: number;
+  readonly metricsHost: string;
+}
+
+function readHttpSettings(env: NodeJS.ProcessEnv): HttpSettings {
+  const vars = platformVariables;
+  const apiKeys: ApiKey[] = [];
+  try {
+    if (env.HTTP_API_KEYS) apiKeys.push(...parseApiKeys(env.HTTP_API_KEYS, 'HTTP_API_KEYS'));
+    if (env.HTTP_API_KEYS_FILE) apiKeys.push(...readApiKeysFile(env.HTTP_API_KEYS_FILE));
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  if (new Set(apiKeys.map((entry) => entry.key)).size < apiKeys.length)
+    throw new ConfigError('an API key is given twice (HTTP_API_KEYS and HTTP_API_KEYS_FILE)');
+  const secret = env.HTTP_JWT_SECRET ?? '';
+  if (secret !== '' && secret.length < 32)
+    throw new ConfigError('HTTP_JWT_SECRET must be at least 32 characters (HS256 needs a 256-bit secret)');
+  const publicKey = readPublicKey(env.HTTP_JWT_PUBLIC_KEY ?? '');
+  const issuer = env.HTTP_JWT_ISSUER ?? '';
+  const audience = env.HTTP_JWT_AUDIENCE ?? '';
+  const jwt: JwtSettings | null =
+    secret === '' && publicKey === undefined
+      ? null
+      : {
+          ...(secret === '' ? {} : { secret }),
+          ...(publicKey === undefined ? {} : { publicKey }),
+          ...(issuer === '' ? {} : { issuer }),
+          ...(audience === '' ? {} : { audience }),
+        };
+  return {
+    auth: {
+      apiKeys,
+      jwt,
+      rateLimit: {
+        requests: integerFrom(env, vars.HTTP_RATE_LIMIT),
+        anonymousRequests: integerFrom(env, vars.HTTP_RATE_LIMIT_ANONYMOUS),
+        windowMs: integerFrom(env, vars.HTTP_RATE_LIMIT_WINDOW_MS),
+      },
+    },
+    metricsPort: integerFrom(env, vars.METRICS_PORT),
+    metricsHost: env.METRICS_HOST || '127.0.0.1',
+  };
+}
+
+/** A PEM given inline, or the file holding it; checked here so that a bad key stops the start. */
+function readPublicKey(given: string): string | undefined {
+  if (given === '') return undefined;
+  let pem = given.replace(/\\n/g, '\n');
+  if (!pem.includes('-----BEGIN')) {
+    try {
+      pem = readFileSync(given, 'utf8');
+    } catch (error) {
+      throw new ConfigError(
+        `HTTP_JWT_PUBLIC_KEY is neither a PEM key nor a readable file: ${(error as Error).message}`,
+      );
+    }
+  }
+  try {
+    if (createPublicKey(pem).type !== 'public') throw new Error('not a public key');
+  } catch (error) {
+    throw new ConfigError(`HTTP_JWT_PUBLIC_KEY is not a usable public key: ${(error as Error).message}`);
+  }
+  return pem;
+}
+
+/**
+ * The environment `npm start` and `npm run context` configure their platform from: the process's,
+ * plus the development API keys of the stack directory when no HTTP credential is configured and
+ * the API listens on loopback (see `withDevelopmentCredentials`).
+ */
+export function commandEnvironment(env: NodeJS.ProcessEnv = process.env): {
+  readonly env: NodeJS.ProcessEnv;
+  readonly developmentKeys?: string;
+} {
+  return withDevelopmentCredentials(env, readStackConfig(env).dir);
 }

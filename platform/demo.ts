@@ -4,7 +4,12 @@
  * (auto-advance moves the kitchen, the warehouse and the couriers). `npm run simulate` is the same
  * traffic at any rate and mix, with a summary.
  */
-import { startTraffic, type OrderEvent, type TrafficMix } from '../simulator/traffic';
+import {
+  startTraffic,
+  type OrderEvent,
+  type TrafficCredentials,
+  type TrafficMix,
+} from '../simulator/traffic';
 
 /** Only second thoughts: every other order goes all the way to the door. */
 const demoMix: TrafficMix = {
@@ -41,11 +46,17 @@ function lineOf(event: OrderEvent): string | undefined {
   }
 }
 
-export function startDemoTraffic(baseUrl: string, say: (line: string) => void, everyMs = 4_000) {
+export function startDemoTraffic(
+  baseUrl: string,
+  credentials: TrafficCredentials,
+  say: (line: string) => void,
+  everyMs = 4_000,
+) {
   say(`demo: an order every ${everyMs / 1000} s, one in seven cancelled`);
   const traffic = startTraffic({
     storefronts: [baseUrl],
     platformUrl: baseUrl,
+    credentials,
     ratePerSec: 1000 / everyMs,
     durationMs: Infinity,
     // A new demo every time; `npm run simulate -- --seed` is the reproducible one.

@@ -17,7 +17,14 @@ import { createDeadLetterClients } from '@runtime/dead-letter-admin';
 import { createDeadLetterRouter } from '@runtime/dead-letter-router';
 import { createDeadLetterPublisher } from '@runtime/dead-letters';
 import { eventHeaders } from '@runtime/event-writer';
-import { createHttpApp, startHttpServer, type RunningHttpServer } from '@runtime/http';
+import { createHttpAuth } from '@runtime/auth';
+import {
+  createHttpApp,
+  createMetricsApp,
+  publicPaths,
+  startHttpServer,
+  type RunningHttpServer,
+} from '@runtime/http';
 import { classify } from '@runtime/errors';
 import { createLogger, type Logger } from '@runtime/log';
 import { createRuntimeMetrics } from '@runtime/metrics';
@@ -31,10 +38,12 @@ import {
   Serde,
 } from '@runtime/serde';
 import { contextFactories, type ContextName } from './contexts';
-import type { PlatformConfig } from './config';
+import { ConfigError, type PlatformConfig } from './config';
 
 export interface RunningPlatform {
   readonly url: string;
+  /** The `/metrics` listener's base URL (unauthenticated; `METRICS_PORT`). */
+  readonly metricsUrl: string;
   readonly contexts: readonly ContextModule[];
   readonly services: PlatformServices;
   /** Resolves when every consumer group has joined (and is not stuck or crashed). */
@@ -62,6 +71,13 @@ export async function startPlatform(
   log: Logger = createLogger(config.logLevel),
   hooks: PlatformHooks = {},
 ): Promise<RunningPlatform> {
+  const { auth } = config.http;
+  // Fail closed: an API nobody can call is a configuration mistake, an API anybody can call worse.
+  if (auth.apiKeys.length === 0 && auth.jwt === null)
+    throw new ConfigError(
+      'no HTTP credentials are configured: give HTTP_API_KEYS, HTTP_API_KEYS_FILE, HTTP_JWT_SECRET or HTTP_JWT_PUBLIC_KEY ' +
+        '(development keys are made only for npm start and npm run context listening on loopback; see README, Authentication)',
+    );
   const namespaced = (name: string): string => `${config.topicNamespace}${name}`;
   // kafkajs reports every retriable hiccup (a leader moving right after a topic is created) as
   // an error; the runner and the relay report what actually fails, so its own logs go to debug.
@@ -213,16 +229,30 @@ export async function startPlatform(
     routers,
     bodyLimitBytes: config.bodyLimitBytes,
     log: log.child({ component: 'http' }),
+    auth: createHttpAuth({ ...auth, publicPaths }),
   });
   // Emitted inside the request's scope: the line carries its request id.
   app.on('error', (error: unknown, ctx?: { method: string; path: string }) =>
     log.error('request failed', { error, method: ctx?.method, path: ctx?.path }),
   );
   const server: RunningHttpServer = await startHttpServer(app, config.httpPort, config.httpHost);
-  log.info('platform started', { contexts: config.contexts, url: server.url });
+  const metricsServer = await startHttpServer(
+    createMetricsApp(metricsRegistry),
+    config.http.metricsPort,
+    config.http.metricsHost,
+  ).catch(async (error: unknown) => {
+    await server.close();
+    throw error;
+  });
+  log.info('platform started', {
+    contexts: config.contexts,
+    url: server.url,
+    metricsUrl: metricsServer.url,
+  });
 
   return {
     url: server.url,
+    metricsUrl: metricsServer.url,
     contexts,
     services,
     async ready(timeoutMs = 60_000) {
@@ -241,6 +271,7 @@ export async function startPlatform(
     },
     async stop() {
       await server.close();
+      await metricsServer.close();
       for (const context of contexts) await context.stop?.();
       await Promise.all(runners.map((runner) => runner.stop()));
       lag.stop();

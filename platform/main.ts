@@ -8,7 +8,8 @@
 import { parseArgs } from 'node:util';
 import { createLogger, type Logger } from '@runtime/log';
 import { exitOnSignals } from '@runtime/lifecycle';
-import { ConfigError, readPlatformConfig, resolveEndpoints } from './config';
+import { commandEnvironment, ConfigError, readPlatformConfig, resolveEndpoints } from './config';
+import { trafficCredentials } from './credentials';
 import { contextFactories, contextNames, type ContextName } from './contexts';
 import { startDemoTraffic } from './demo';
 import { startPlatform, type ConsumerFailure } from './host';
@@ -30,7 +31,9 @@ async function main(): Promise<void> {
   }
 
   const endpoints = await resolveEndpoints(say);
-  const config = readPlatformConfig(endpoints, contexts as ContextName[], undefined, { demo: values.demo });
+  // A fresh clone has no credentials: on loopback, development keys in the stack directory.
+  const { env, developmentKeys } = commandEnvironment();
+  const config = readPlatformConfig(endpoints, contexts as ContextName[], env, { demo: values.demo });
   const log = createLogger(config.logLevel, { process: values.context ? contexts.join('+') : 'platform' });
   say(`starting ${contexts.length === contextNames.length ? 'every context' : contexts.join(', ')} ...`);
   // A consumer may give up while the others are still starting: then the drain waits for them.
@@ -42,7 +45,9 @@ async function main(): Promise<void> {
     void drainAndExit(log, fatal.stop, 1);
   };
   const platform = await startPlatform(config, log, { onFatal: exitFailed });
-  const demo = values.demo ? startDemoTraffic(platform.url, say) : undefined;
+  const demo = values.demo
+    ? startDemoTraffic(platform.url, trafficCredentials(config.http.auth.apiKeys), say)
+    : undefined;
   let stopping: Promise<void> | undefined;
   fatal.stop = () =>
     (stopping ??= (async () => {
@@ -53,23 +58,33 @@ async function main(): Promise<void> {
   if (fatal.failure) return exitFailed(fatal.failure);
 
   await platform.ready(120_000);
+  // Before `ready on`: a parent process waiting for that line knows both addresses by then.
+  say(`metrics on ${platform.metricsUrl}/metrics (no credentials; for Prometheus)`);
   say(`ready on ${platform.url}`);
+  if (developmentKeys)
+    say(`API keys (development, one per role): ${developmentKeys}; send one as Authorization: Bearer <key>`);
   for (const name of config.contexts) say(`  ${name.padEnd(18)} ${contextFactories[name].summary}`);
-  say(`  operations         ${platform.url}/health  /ready  /metrics  /admin/dead-letters/<group>`);
-  if (endpoints.prometheusUrl) say(`  Prometheus         ${endpoints.prometheusUrl} (scrapes port 8080)`);
+  say(
+    `  operations         ${platform.url}/health  /ready  /admin/dead-letters/<group>  ${platform.metricsUrl}/metrics`,
+  );
+  if (endpoints.prometheusUrl)
+    say(`  Prometheus         ${endpoints.prometheusUrl} (scrapes port ${config.http.metricsPort})`);
   if (config.contexts.includes('order') && !values.demo) {
+    const keys = developmentKeys ?? '<your keys file>';
+    const bearer = (client: string): string =>
+      `-H "authorization: Bearer $(sed -n 's/^${client}:[^:]*://p' ${keys})"`;
     say('try it:');
     say(
-      `  curl -s -X POST ${platform.url}/inventory/stock/SKU-BIBIMBAP-REG/receipts -H 'content-type: application/json' -d '{"quantity": 10}'`,
+      `  curl -s -X POST ${platform.url}/inventory/stock/SKU-BIBIMBAP-REG/receipts ${bearer('dev-inventory')} -H 'content-type: application/json' -d '{"quantity": 10}'`,
     );
     say(
-      `  curl -s -X POST ${platform.url}/orders -H 'content-type: application/json' -H 'Idempotency-Key: my-first-order' \\`,
+      `  curl -s -X POST ${platform.url}/orders ${bearer('dev-storefront')} -H 'content-type: application/json' -H 'Idempotency-Key: my-first-order' \\`,
     );
     say(
       `    -d '{"customerId":"CUST-1","lines":[{"productCode":"PRD-BIBIMBAP","quantity":1,"unitPrice":9500}],"deliveryAddress":{"recipientName":"김민지","phone":"010-1234-5678","postalCode":"06236","roadAddress":"서울특별시 강남구 테헤란로 123"},"delivery":{"date":"<YYYY-MM-DD>","slot":"DAY"},"payment":{"method":"CARD"}}'`,
     );
     say(
-      `  curl -s '${platform.url}/orders/<orderId>?wait=30'   and   ${platform.url}/orders/<orderId>/timeline`,
+      `  curl -s ${bearer('dev-storefront')} '${platform.url}/orders/<orderId>?wait=30'   and   ${platform.url}/orders/<orderId>/timeline`,
     );
     say('  (or run `npm start -- --demo` for traffic that moves by itself)');
   }

@@ -22,6 +22,7 @@ import {
 } from './dead-letter-admin';
 import { PlatformError, ProblemError, validationProblem, type FieldError } from './errors';
 import { readJsonBody } from './http';
+import { guard, type AccessTable } from './auth';
 
 export interface DeadLetterRouterOptions {
   clients: DeadLetterClients;
@@ -35,6 +36,13 @@ export interface DeadLetterRouterOptions {
 }
 
 const maxListLimit = 1_000;
+
+/** Who may call each route (Operators only; `admin` may call every route). */
+export const deadLetterAccess = {
+  'GET /admin/dead-letters/:group': ['admin'],
+  'POST /admin/dead-letters/:group/replay': ['admin'],
+  'POST /admin/dead-letters/:group/drop': ['admin'],
+} as const satisfies AccessTable;
 
 export function createDeadLetterRouter(options: DeadLetterRouterOptions): Router {
   const topicFor = options.topicFor ?? deadLetterTopicName;
@@ -84,7 +92,7 @@ export function createDeadLetterRouter(options: DeadLetterRouterOptions): Router
     });
   }
 
-  return router;
+  return guard(router, deadLetterAccess);
 }
 
 type Query = Record<string, string | string[] | undefined>;

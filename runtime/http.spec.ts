@@ -7,6 +7,7 @@ import { createLogger } from './log';
 import { createRuntimeMetrics } from './metrics';
 import {
   createHttpApp,
+  createMetricsApp,
   readJsonBody,
   startHttpServer,
   type HealthReport,
@@ -130,17 +131,22 @@ describe('operational endpoints', () => {
     });
   });
 
-  it('GET /metrics serves the given registry in the Prometheus text format', async () => {
+  it('GET /metrics serves the given registry in the Prometheus text format, on its own app only', async () => {
     const registry = new Registry();
     new Counter({ name: 'scm_spec_total', help: 'A counter of the spec.', registers: [registry] }).inc(7);
     const { server } = await start({ metricsRegistry: registry });
+    const metricsServer = await startHttpServer(createMetricsApp(registry), 0);
+    servers.push(metricsServer);
 
-    const response = await fetch(`${server.url}/metrics`);
+    const response = await fetch(`${metricsServer.url}/metrics`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = await response.text();
     expect(text).toContain('# TYPE scm_spec_total counter');
     expect(text).toContain('scm_spec_total 7');
+    // The API's port serves no metrics, and the metrics port nothing else.
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
+    expect((await fetch(`${metricsServer.url}/health`)).status).toBe(404);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
- * The HTTP side of every process: one Koa app with the operational endpoints (`/health`,
- * `/ready`, `/metrics`), the contexts' routers, and a single error boundary that turns every
- * failure into an RFC 9457 (formerly 7807) problem response; plus a strict JSON body reader and
- * a server that shuts down gracefully.
+ * The HTTP side of every process: one Koa app with the probes (`/health`, `/ready`), the
+ * contexts' routers behind authentication, and a single error boundary that turns every failure
+ * into an RFC 9457 (formerly 7807) problem response; a second, unauthenticated app that serves
+ * only `/metrics` on a listener of its own (for Prometheus); plus a strict JSON body reader and a
+ * server that shuts down gracefully.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -30,6 +31,7 @@ export interface ReadinessReport {
 }
 
 export interface HttpAppOptions {
+  /** Where requests are counted; `/metrics` itself is served by `createMetricsApp`. */
   readonly metricsRegistry: Registry;
   readonly health: () => HealthReport;
   readonly readiness: () => Promise<ReadinessReport>;
@@ -44,7 +46,15 @@ export interface HttpAppOptions {
   readonly readinessTimeoutMs?: number;
   /** Gets a debug line per request; every line logged while a request is handled has its id. */
   readonly log?: Logger;
+  /**
+   * Authentication and rate limiting (`createHttpAuth`), in front of every route but the probes,
+   * inside the error boundary. Guarded routers (`guard`) refuse every request without it.
+   */
+  readonly auth?: Koa.Middleware;
 }
+
+/** Answered without credentials: supervisors and load balancers probe them. */
+export const publicPaths: readonly string[] = ['/health', '/ready'];
 
 export const requestIdHeader = 'X-Request-Id';
 // An incoming id is echoed and logged, so it must be short and harmless in a header and a log.
@@ -138,16 +148,10 @@ export function createHttpApp(options: HttpAppOptions): Koa {
     };
   });
 
-  ops.get('/metrics', async (ctx) => {
-    const text = await options.metricsRegistry.metrics();
-    ctx.set('Cache-Control', 'no-store');
-    ctx.set('Content-Type', options.metricsRegistry.contentType);
-    ctx.body = text;
-  });
-
   app.use(requestMetrics(httpMetricsOn(options.metricsRegistry)));
   app.use(requestIds(options.log));
   app.use(problemDetails);
+  if (options.auth) app.use(options.auth);
   app.use(async (ctx, next) => {
     const declared = ctx.request.length;
     if (declared !== undefined && declared > options.bodyLimitBytes) {
@@ -162,6 +166,33 @@ export function createHttpApp(options: HttpAppOptions): Koa {
     app.use(router.allowedMethods());
   }
   return app;
+}
+
+/**
+ * `/metrics` alone, for a listener of its own (`METRICS_PORT`, loopback by default): Prometheus
+ * scrapes it without credentials, and nothing else is reachable there. Its requests are counted
+ * with the API's, under the route `/metrics`.
+ */
+export function createMetricsApp(metricsRegistry: Registry): Koa {
+  const app = new Koa();
+  const router = metricsRouter(metricsRegistry);
+  app.use(requestMetrics(httpMetricsOn(metricsRegistry)));
+  app.use(problemDetails);
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
+
+/** `GET /metrics` from a registry, in the Prometheus text format. */
+export function metricsRouter(metricsRegistry: Registry): Router {
+  const router = new Router();
+  router.get('/metrics', async (ctx) => {
+    const text = await metricsRegistry.metrics();
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Content-Type', metricsRegistry.contentType);
+    ctx.body = text;
+  });
+  return router;
 }
 
 async function readinessWithin(

@@ -9,8 +9,16 @@
 import { contextNames } from '@platform/contexts';
 import { ConfigError, readPlatformConfig, resolveEndpoints } from '@platform/config';
 import { startPlatform, type RunningPlatform } from '@platform/host';
+import {
+  CredentialsError,
+  formatApiKeys,
+  generatedKeys,
+  readApiKeysFile,
+  trafficCredentials,
+} from '@platform/credentials';
+import type { ApiKey } from '@runtime/auth';
 import { createLogger } from '@runtime/log';
-import { hostedEnvironments, parseSimulatorArgs, usage, UsageError } from './config';
+import { hostedEnvironments, keysFileOf, parseSimulatorArgs, usage, UsageError } from './config';
 import { mixes } from './plan';
 import { progressLine, summaryTable } from './report';
 import { startTraffic, type TrafficStats } from './traffic';
@@ -26,10 +34,13 @@ async function main(): Promise<number> {
 
   const hosted: RunningPlatform[] = [];
   let storefronts = config.urls;
+  let keys: ApiKey[];
+  let metricsUrls = config.metricsUrls;
   const labels: Record<string, string> = {};
   if (storefronts.length === 0) {
     const endpoints = await resolveEndpoints(say);
-    const environments = hostedEnvironments(config);
+    keys = generatedKeys('simulate');
+    const environments = hostedEnvironments(config, formatApiKeys(keys));
     const everything = readPlatformConfig(endpoints, contextNames, environments.everything);
     const v1 = readPlatformConfig(endpoints, ['order'], environments.v1Storefront);
     const log = createLogger(everything.logLevel, { process: 'simulate' });
@@ -42,9 +53,12 @@ async function main(): Promise<number> {
     const [main, storefrontV1] = hosted;
     if (main && storefrontV1) {
       storefronts = [main.url, storefrontV1.url];
+      metricsUrls = [main.metricsUrl, storefrontV1.metricsUrl];
       labels[main.url] = 'v2 storefront (every context)';
       labels[storefrontV1.url] = 'v1 storefront (order only)';
     }
+  } else {
+    keys = readApiKeysFile(keysFileOf(config));
   }
   const platformUrl = storefronts[0] ?? '';
   const stopHosts = async (): Promise<void> => {
@@ -71,7 +85,8 @@ async function main(): Promise<number> {
     seed: config.seed,
     mix: mixes[config.mix],
     drainMs: config.drainMs,
-    metricsUrls: [...new Set(storefronts)].map((url) => `${url}/metrics`),
+    credentials: trafficCredentials(keys),
+    metricsUrls: metricsUrls.map((url) => `${url}/metrics`),
     onProgress: show,
   });
   // Ctrl-C: stop placing and drain; a second one stops waiting.
@@ -106,7 +121,9 @@ main().then(
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof UsageError) console.error(`${message}\n${usage}`);
     else
-      console.error(`[simulate] ${error instanceof ConfigError ? 'configuration: ' : ''}failed: ${message}`);
+      console.error(
+        `[simulate] ${error instanceof ConfigError || error instanceof CredentialsError ? 'configuration: ' : ''}failed: ${message}`,
+      );
     process.exit(error instanceof UsageError ? 2 : 1);
   },
 );

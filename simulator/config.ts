@@ -3,11 +3,14 @@
  * platform it hosts when no endpoints are given.
  */
 import { parseArgs } from 'node:util';
+import { readStackConfig } from '@infra/stack/config';
+import { developmentKeysFile } from '@platform/credentials';
 import { mixes, type MixName } from './plan';
 
 export const usage = `usage: npm run simulate -- [--rate 1] [--duration 60s] [--seed 1] [--mix realistic|delivered]
                         [--url http://host:port ...] [--advance-ms 200] [--drain 60s]
                         [--namespace NAME] [--database NAME] [--port 0]
+                        [--keys FILE] [--metrics-url http://host:port ...]
 
   --rate        orders offered per second (open loop: placed on the clock, whatever is in flight)
   --duration    how long orders are offered: 90, 90s, 2m, 500ms
@@ -20,7 +23,12 @@ export const usage = `usage: npm run simulate -- [--rate 1] [--duration 60s] [--
   --advance-ms  auto-advance delay of the hosted platform's kitchen, warehouse and couriers
   --drain       after the last order, how long to wait for orders in flight to finish
   --namespace   topic namespace (and, unless --database, database) of the hosted platform;
-                default the same topics and database as npm start`;
+                default the same topics and database as npm start
+  --keys        with --url: API keys (client:roles:key a line) holding storefront, inventory and
+                admin (or admin alone); default the development keys ($STACK_DIR/http-api-keys).
+                A hosted platform gets keys of its own, and a rate limit of 1000000/s unless
+                HTTP_RATE_LIMIT is set, so the limiter never shapes the traffic
+  --metrics-url with --url: a /metrics listener to scrape for lag and dead letters (repeatable)`;
 
 export class UsageError extends Error {}
 
@@ -36,6 +44,9 @@ export interface SimulatorConfig {
   readonly namespace: string;
   readonly database: string | null;
   readonly port: number;
+  /** With `urls`: the keys file to authenticate with (undefined: the development keys). */
+  readonly keysFile: string | undefined;
+  readonly metricsUrls: readonly string[];
 }
 
 /** `90` (seconds), `90s`, `2m`, `500ms`, `1.5s`. */
@@ -75,6 +86,8 @@ export function parseSimulatorArgs(args: readonly string[]): SimulatorConfig | '
         namespace: { type: 'string', default: '' },
         database: { type: 'string' },
         port: { type: 'string', default: '0' },
+        keys: { type: 'string' },
+        'metrics-url': { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -104,6 +117,8 @@ export function parseSimulatorArgs(args: readonly string[]): SimulatorConfig | '
     database:
       values.database ?? (namespace ? namespace.replace(/[^a-zA-Z0-9]/g, '_').replace(/_+$/, '') : null),
     port: numberFrom(values.port, '--port', { min: 0, integer: true }),
+    keysFile: values.keys,
+    metricsUrls: values['metrics-url'].map((url) => url.replace(/\/+$/, '')),
   };
 }
 
@@ -115,10 +130,15 @@ export function parseSimulatorArgs(args: readonly string[]): SimulatorConfig | '
  */
 export function hostedEnvironments(
   config: SimulatorConfig,
+  apiKeys: string,
   env: NodeJS.ProcessEnv = process.env,
 ): { readonly everything: NodeJS.ProcessEnv; readonly v1Storefront: NodeJS.ProcessEnv } {
   const everything: NodeJS.ProcessEnv = {
     ...env,
+    // Its own keys, and a limit the traffic never reaches unless asked for.
+    HTTP_API_KEYS: apiKeys,
+    HTTP_API_KEYS_FILE: '',
+    HTTP_RATE_LIMIT: env.HTTP_RATE_LIMIT || '1000000',
     PORT: String(config.port),
     // The progress line is the output; the platform speaks up only when something fails.
     LOG_LEVEL: env.LOG_LEVEL ?? 'error',
@@ -128,4 +148,9 @@ export function hostedEnvironments(
     ORDER_PLACED_VERSION: '2',
   };
   return { everything, v1Storefront: { ...everything, PORT: '0', ORDER_PLACED_VERSION: '1' } };
+}
+
+/** With `--url`: the keys file given, else the development keys of the stack directory. */
+export function keysFileOf(config: SimulatorConfig, env: NodeJS.ProcessEnv = process.env): string {
+  return config.keysFile ?? developmentKeysFile(readStackConfig(env).dir);
 }

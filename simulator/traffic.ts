@@ -61,6 +61,11 @@ export interface TrafficOptions {
   readonly maxInFlight?: number;
   /** How often stock is checked and topped up (default 10 s). */
   readonly topUpEveryMs?: number;
+  /**
+   * Bearer tokens (API keys or JWTs) of the people the traffic plays: customers through the
+   * storefront (orders), the goods-in desk (inventory), and an operator reading the adapter's map.
+   */
+  readonly credentials: TrafficCredentials;
   /** `/metrics` endpoints scraped for consumer lag and dead letters. */
   readonly metricsUrls?: readonly string[];
   readonly onProgress?: (stats: TrafficStats) => void;
@@ -68,6 +73,19 @@ export interface TrafficOptions {
   readonly progressEveryMs?: number;
   /** Every step of every order, for a caller that prints journeys (the demo). */
   readonly onOrder?: (event: OrderEvent) => void;
+}
+
+export interface TrafficCredentials {
+  readonly storefront: string;
+  readonly inventory: string;
+  readonly admin: string;
+}
+
+/** Which of the traffic's credentials a request uses: the role its path needs. */
+function tokenFor(credentials: TrafficCredentials, path: string): string {
+  if (path.startsWith('/inventory/')) return credentials.inventory;
+  if (path.startsWith('/adapters/')) return credentials.admin;
+  return credentials.storefront;
 }
 
 export interface StatusSeen {
@@ -274,9 +292,10 @@ export function startTraffic(options: TrafficOptions): RunningTraffic {
     headers: Record<string, string> = {},
   ): Promise<{ status: number; body: Json }> {
     counters.requests += 1;
+    const authorized = { authorization: `Bearer ${tokenFor(options.credentials, path)}`, ...headers };
     const response = await fetch(`${base}${path}`, {
       method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      headers: body === undefined ? authorized : { 'content-type': 'application/json', ...authorized },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: finished.signal,
     });

@@ -202,7 +202,7 @@ it('refuses bad input with problems naming the field', async () => {
 });
 
 async function requestsProcessedBy(instance: RunningPlatform): Promise<number> {
-  const metrics = await (await fetch(`${instance.url}/metrics`)).text();
+  const metrics = await (await fetch(`${instance.metricsUrl}/metrics`)).text();
   return metrics
     .split('\n')
     .filter(

@@ -54,7 +54,7 @@ beforeAll(async () => {
     'delivery',
     'tracking',
   ]);
-  cleanups.push(prometheus.announce(job, [platform.url]));
+  cleanups.push(prometheus.announce(job, [platform.metricsUrl]));
   // The stuck-order SLA is 30 minutes; scaled by 1/360 it is 5 s (see ruleVariant).
   const variant = ruleVariant(fs.readFileSync(rulesFile, 'utf8'), ['ScmOrderStuckInStage'], 1 / 360);
   cleanups.push(await prometheus.loadRules(job, variant));

@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
+import { platformVariables } from '@platform/config';
+
+// Prometheus scrapes each process's metrics listener (its default port), not the API.
+const metricsPort = platformVariables.METRICS_PORT.fallback;
 
 // Prometheus's own checker is the judge of its files: promtool ships with the Debian package
 // `prometheus`, which the native stack installs anyway. Grafana cannot run here, so its
@@ -127,10 +131,10 @@ describe('Prometheus configuration', () => {
     const compose = records([records([parse(composeFile, { merge: true })])[0]?.services])[0] ?? {};
     const appServices = Object.entries(compose)
       .filter(([, service]) => records([service])[0]?.image === 'scm-platform:local')
-      .map(([name]) => `${name}:8080`);
+      .map(([name]) => `${name}:${metricsPort}`);
     expect(appServices).toHaveLength(9);
     expect([...targetsOf('prometheus.yml')].sort()).toEqual(appServices.sort());
-    expect(targetsOf('prometheus.native.yml')).toEqual(['127.0.0.1:8080']);
+    expect(targetsOf('prometheus.native.yml')).toEqual([`127.0.0.1:${metricsPort}`]);
   });
 
   it('rules pass promtool check rules', () => {

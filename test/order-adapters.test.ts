@@ -113,7 +113,7 @@ describe('order -> SCM', () => {
       ),
     );
     const filtered = await waitFor('the adapter to count a filtered message', async () => {
-      const metrics = await (await fetch(`${v2.url}/metrics`)).text();
+      const metrics = await (await fetch(`${v2.metricsUrl}/metrics`)).text();
       const line = metrics
         .split('\n')
         .find(

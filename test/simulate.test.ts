@@ -6,8 +6,12 @@
  * held (주문보류), a shortage resolved by a receipt, counts that add up, no 5xx.
  */
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { formatApiKeys } from '@platform/credentials';
 import type { RunningPlatform } from '@platform/host';
+import { testKeys, tokenOf } from '@test/harness/credentials';
 import { createTestDeployment } from '@test/harness/platform';
 import { realisticMix, startTraffic } from '../simulator/traffic';
 
@@ -15,6 +19,10 @@ const root = resolve(__dirname, '..');
 const deployment = createTestDeployment('simulate');
 let everything: RunningPlatform;
 let storefrontV1: RunningPlatform;
+// The command is given the test keys as an operator would give it a keys file.
+const keysDir = mkdtempSync(join(tmpdir(), 'simulate-keys-'));
+const keysFile = join(keysDir, 'keys');
+writeFileSync(keysFile, `${formatApiKeys(testKeys)}\n`, { mode: 0o600 });
 
 beforeAll(async () => {
   everything = await deployment.start(
@@ -33,7 +41,10 @@ beforeAll(async () => {
   storefrontV1 = await deployment.start(['order'], { ORDER_PLACED_VERSION: '1' });
 });
 
-afterAll(() => deployment.stop());
+afterAll(async () => {
+  rmSync(keysDir, { recursive: true, force: true });
+  await deployment.stop();
+});
 
 /** `npm run simulate` as node with tsx's loader, as a user runs it; its exit code and output. */
 function simulate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -67,16 +78,25 @@ it('realistic traffic: orders delivered, bad ones refused or held, a shortage re
     '188',
     '--drain',
     '60s',
+    '--keys',
+    keysFile,
+    '--metrics-url',
+    everything.metricsUrl,
   ]);
   const traffic = startTraffic({
     storefronts: [everything.url, storefrontV1.url],
     platformUrl: everything.url,
+    credentials: {
+      storefront: tokenOf('storefront'),
+      inventory: tokenOf('inventory'),
+      admin: tokenOf('admin'),
+    },
     ratePerSec: 1.5,
     durationMs: 4_000,
     seed: 2269,
     mix: realisticMix,
     drainMs: 60_000,
-    metricsUrls: [`${everything.url}/metrics`, `${storefrontV1.url}/metrics`],
+    metricsUrls: [`${everything.metricsUrl}/metrics`, `${storefrontV1.metricsUrl}/metrics`],
   });
   const summary = await traffic.done;
 

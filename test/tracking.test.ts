@@ -195,7 +195,7 @@ const goodsReceived = written(
 );
 
 async function metric(name: string, topic: string): Promise<number> {
-  const text = await (await fetch(`${platform.url}/metrics`)).text();
+  const text = await (await fetch(`${platform.metricsUrl}/metrics`)).text();
   const line = text
     .split('\n')
     .find(

@@ -11,6 +11,7 @@ import type { AggregateStore, HeadDocument } from '@runtime/aggregate-store';
 import { commandCauseId, refusalProblem } from '@runtime/context';
 import { ProblemError, validationProblem } from '@runtime/errors';
 import { readJsonBody } from '@runtime/http';
+import { guard, type AccessTable } from '@runtime/auth';
 import { object, oneOf, optional, parse, string, type Rule } from '@runtime/validate';
 import {
   fulfilmentIdOf,
@@ -112,6 +113,16 @@ function groupByWaveAndZone(shipments: readonly ShipmentState[]): Group[] {
 const byWindow = (a: ShipmentState, b: ShipmentState): number =>
   byName(a.deliveryWindow?.earliest ?? null, b.deliveryWindow?.earliest ?? null) ||
   a.fulfilmentId.localeCompare(b.fulfilmentId);
+
+/** Who may call each route (Dispatchers and couriers; `admin` may call every route). */
+export const deliveryAccess = {
+  'GET /delivery/shipments': ['delivery'],
+  'GET /delivery/shipments/:shipmentId': ['delivery'],
+  'GET /delivery/waves': ['delivery'],
+  'POST /delivery/shipments/:shipmentId/dispatch': ['delivery'],
+  'POST /delivery/shipments/:shipmentId/deliver': ['delivery'],
+  'POST /delivery/shipments/:shipmentId/fail': ['delivery'],
+} as const satisfies AccessTable;
 
 export function createDeliveryRouter(options: DeliveryApiOptions): Router {
   const { store, now, bodyLimitBytes } = options;
@@ -218,5 +229,5 @@ export function createDeliveryRouter(options: DeliveryApiOptions): Router {
     );
   });
 
-  return router;
+  return guard(router, deliveryAccess);
 }

@@ -7,6 +7,7 @@ import type { AggregateStore } from '@runtime/aggregate-store';
 import { commandCauseId, refusalProblem } from '@runtime/context';
 import { ProblemError, validationProblem } from '@runtime/errors';
 import { readJsonBody } from '@runtime/http';
+import { guard, type AccessTable } from '@runtime/auth';
 import { integer, object, optional, parse, string } from '@runtime/validate';
 import {
   availableOf,
@@ -43,6 +44,16 @@ const view = (stock: StockState) => ({
   available: availableOf(stock),
   holds: stock.holds,
 });
+
+/** Who may call each route (The goods-in desk and stock keepers; `admin` may call every route). */
+export const inventoryAccess = {
+  'GET /inventory/stock': ['inventory'],
+  'GET /inventory/stock/:sku': ['inventory'],
+  'POST /inventory/stock/:sku/receipts': ['inventory'],
+  'PUT /inventory/stock/:sku/count': ['inventory'],
+  'GET /inventory/reservations': ['inventory'],
+  'GET /inventory/reservations/:fulfilmentId': ['inventory'],
+} as const satisfies AccessTable;
 
 export function createInventoryRouter(options: InventoryApiOptions): Router {
   const { stock, reservations, now, bodyLimitBytes } = options;
@@ -113,5 +124,5 @@ export function createInventoryRouter(options: InventoryApiOptions): Router {
     ctx.body = loaded.state;
   });
 
-  return router;
+  return guard(router, inventoryAccess);
 }

@@ -11,6 +11,7 @@ import { ProblemError, validationProblem } from '@runtime/errors';
 import type { AggregateStore, Execution } from '@runtime/aggregate-store';
 import { commandCauseId, idempotencyKeyPattern, refusalProblem } from '@runtime/context';
 import { readJsonBody } from '@runtime/http';
+import { guard, type AccessTable } from '@runtime/auth';
 import { amount, array, integer, isoDate, object, oneOf, optional, parse, string } from '@runtime/validate';
 import {
   coupons,
@@ -103,6 +104,16 @@ export function view(order: Order, version: number) {
 function problemOf(execution: Execution<Order, OrderFact>): ProblemError | undefined {
   return execution.kind === 'refused' ? refusalProblem(execution, 'order') : undefined;
 }
+
+/** Who may call each route (The storefront places and follows its customers' orders; `admin` may call every route). */
+export const orderAccess = {
+  'POST /orders': ['storefront'],
+  'GET /orders/:id': ['storefront'],
+  'POST /orders/:id/cancel': ['storefront'],
+  'PUT /orders/:id/delivery-address': ['storefront'],
+  'POST /orders/:id/review': ['storefront'],
+  'GET /orders': ['storefront'],
+} as const satisfies AccessTable;
 
 export function createOrderRouter(options: OrderApiOptions): Router {
   const { store, idempotencyKeys, now, bodyLimitBytes } = options;
@@ -261,5 +272,5 @@ export function createOrderRouter(options: OrderApiOptions): Router {
     ctx.body = { orders: orders.map((order) => ({ ...order, statusLabel: statusLabels[order.status] })) };
   });
 
-  return router;
+  return guard(router, orderAccess);
 }

@@ -10,6 +10,7 @@ import { commandCauseId, refusalProblem } from '@runtime/context';
 import { refused } from '@runtime/decider';
 import { validationProblem } from '@runtime/errors';
 import { readJsonBody } from '@runtime/http';
+import { guard, type AccessTable } from '@runtime/auth';
 import { object, optional, parse, string, type Rule } from '@runtime/validate';
 import {
   fulfilmentIdOfTask,
@@ -96,6 +97,14 @@ function fulfilmentIdOf(taskId: string | undefined): string {
   return fulfilmentId;
 }
 
+/** Who may call each route (The kitchen; `admin` may call every route). */
+export const productionAccess = {
+  'GET /kitchen/tasks': ['kitchen'],
+  'GET /kitchen/tasks/:taskId': ['kitchen'],
+  'POST /kitchen/tasks/:taskId/start': ['kitchen'],
+  'POST /kitchen/tasks/:taskId/complete': ['kitchen'],
+} as const satisfies AccessTable;
+
 export function createProductionRouter(options: ProductionApiOptions): Router {
   const { store, now, bodyLimitBytes } = options;
   const router = new Router({ prefix: '/kitchen' });
@@ -160,5 +169,5 @@ export function createProductionRouter(options: ProductionApiOptions): Router {
     ctx.body = await command(ctx.params.taskId, { kind: 'CompleteCooking' }, commandCauseId(ctx, 'complete'));
   });
 
-  return router;
+  return guard(router, productionAccess);
 }

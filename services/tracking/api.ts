@@ -5,6 +5,7 @@
 import Router from '@koa/router';
 import type { Collection } from 'mongodb';
 import { ProblemError } from '@runtime/errors';
+import { guard, type AccessTable } from '@runtime/auth';
 import { timeline, type Hop } from './domain';
 
 /** One stored hop: keyed by its event id, so a redelivered event cannot be stored twice. */
@@ -13,6 +14,11 @@ export interface HopDocument {
   orderId: string;
   hop: Hop;
 }
+
+/** Who may call each route (The storefront shows its customers where their order is; `admin` may call every route). */
+export const trackingAccess = {
+  'GET /orders/:id/timeline': ['storefront'],
+} as const satisfies AccessTable;
 
 export function createTrackingRouter({ hops }: { readonly hops: Collection<HopDocument> }): Router {
   // No prefix and one exact path: the order context serves `/orders/:id` and its sub-resources on
@@ -32,5 +38,5 @@ export function createTrackingRouter({ hops }: { readonly hops: Collection<HopDo
     );
   });
 
-  return router;
+  return guard(router, trackingAccess);
 }

@@ -10,6 +10,7 @@ import { commandCauseId, refusalProblem } from '@runtime/context';
 import { refused } from '@runtime/decider';
 import { validationProblem } from '@runtime/errors';
 import { readJsonBody } from '@runtime/http';
+import { guard, type AccessTable } from '@runtime/auth';
 import { integer, object, parse, string } from '@runtime/validate';
 import {
   fulfilmentIdOfTask,
@@ -46,6 +47,14 @@ function fulfilmentIdOf(taskId: string | undefined): string {
   if (fulfilmentId === undefined) throw refusalProblem(notFound, subject);
   return fulfilmentId;
 }
+
+/** Who may call each route (The warehouse's pickers and packers; `admin` may call every route). */
+export const warehouseAccess = {
+  'GET /warehouse/tasks': ['warehouse'],
+  'GET /warehouse/tasks/:taskId': ['warehouse'],
+  'POST /warehouse/tasks/:taskId/pick': ['warehouse'],
+  'POST /warehouse/tasks/:taskId/pack': ['warehouse'],
+} as const satisfies AccessTable;
 
 export function createWarehouseRouter(options: WarehouseApiOptions): Router {
   const { store, now, bodyLimitBytes } = options;
@@ -113,5 +122,5 @@ export function createWarehouseRouter(options: WarehouseApiOptions): Router {
     );
   });
 
-  return router;
+  return guard(router, warehouseAccess);
 }

@@ -28,6 +28,7 @@ import { errorCodes, permanent, ProblemError } from '@runtime/errors';
 import { createEventWriter } from '@runtime/event-writer';
 import type { DecodedEvent } from '@runtime/serde';
 import { readJsonBody } from '@runtime/http';
+import { guard, type AccessTable } from '@runtime/auth';
 import { applyMappingUpdate, seedMapping, type Mapping, type MappingUpdate } from './mapping';
 import { parseMappingUpdate } from './mapping-update';
 import {
@@ -103,6 +104,12 @@ const mappingDecider: Decider<
   evolve: (_state, fact) => fact.mapping,
   publish: () => [],
 };
+
+/** Who may call each route (the map decides how every order is translated: operators only). */
+export const mappingAccess = {
+  'GET /adapters/order-scm/mapping': ['admin'],
+  'POST /adapters/order-scm/mapping/updates': ['admin'],
+} as const satisfies AccessTable;
 
 export interface OrderScmAdapterConfig {
   /** How often an instance re-reads the map (updates made through another instance). */
@@ -262,7 +269,7 @@ export async function createOrderScmAdapter(
 
   return {
     name: 'order-scm-adapter',
-    routers: [router],
+    routers: [guard(router, mappingAccess)],
     runners: [consumer],
     outboxes: [fulfilments.outbox],
     async start() {

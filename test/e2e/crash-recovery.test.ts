@@ -71,7 +71,7 @@ it('a kitchen killed between its write and its commit: redelivered to the other 
   }
 
   // The redelivered batch was recognised, by the survivor, as already applied.
-  expect(await kitchenCounter(survivorUrl, 'scm_messages_duplicate_total')).toBeGreaterThan(0);
+  expect(await kitchenCounter(await survivor.metricsUrl, 'scm_messages_duplicate_total')).toBeGreaterThan(0);
 
   // Every skipped task published CookingSkipped, once per event id (the outbox may send twice).
   const skipped = await waitFor(

@@ -97,8 +97,8 @@ it('both inventory instances share the work, and the last units are never over-r
   // Each inventory process consumed part of the requests (they split the group's partitions).
   const inventories = processes.filter((started) => started.name === 'inventory');
   const processed = await Promise.all(
-    inventories.map(async ({ url }) => {
-      const metrics = await (await fetch(`${await url}/metrics`)).text();
+    inventories.map(async ({ metricsUrl }) => {
+      const metrics = await (await fetch(`${await metricsUrl}/metrics`)).text();
       return metrics
         .split('\n')
         .filter(

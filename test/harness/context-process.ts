@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { ContextName } from '@platform/contexts';
+import { testAuthEnv } from './credentials';
 import { testEndpoints } from './endpoints';
 import type { TestDeployment } from './platform';
 
@@ -11,6 +12,8 @@ export interface ContextProcess {
   readonly child: ChildProcess;
   /** Resolves with the process's URL once it says it is ready; rejects if it exits first. */
   readonly url: Promise<string>;
+  /** Its `/metrics` listener's base URL, once ready. */
+  readonly metricsUrl: Promise<string>;
   /** How it ended: its exit code or the signal that killed it. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   readonly output: string[];
@@ -40,6 +43,7 @@ export function startContextProcess(
       TOPIC_NAMESPACE: deployment.namespace,
       PORT: '0',
       LOG_LEVEL: 'warn',
+      ...testAuthEnv(),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -48,10 +52,13 @@ export function startContextProcess(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  let metricsUrl: string | undefined;
   const url = new Promise<string>((resolve, reject) => {
     const onLine = (chunk: Buffer): void => {
       for (const line of chunk.toString().split('\n')) {
         if (line.trim() !== '') output.push(line);
+        const metrics = /metrics on (http:\/\/\S+)\/metrics/.exec(line);
+        if (metrics?.[1]) metricsUrl = metrics[1];
         const ready = /ready on (http:\/\/\S+)/.exec(line);
         if (ready?.[1]) resolve(ready[1]);
       }
@@ -63,10 +70,16 @@ export function startContextProcess(
     );
   });
   url.catch(() => undefined);
+  const metrics = url.then(() => {
+    if (metricsUrl === undefined) throw new Error(`${name} did not say where its metrics are`);
+    return metricsUrl;
+  });
+  metrics.catch(() => undefined);
   return {
     name,
     child,
     url,
+    metricsUrl: metrics,
     exited,
     output,
     async stop() {

@@ -101,9 +101,12 @@ export async function kitchenApplied(deployment: TestDeployment): Promise<number
   return (await kitchenHeads(deployment)).reduce((sum, head) => sum + head.causes.length, 0);
 }
 
-/** The sum of a counter's series for the kitchen's consumer group (every topic), from `/metrics`. */
-export async function kitchenCounter(url: string, name: string): Promise<number> {
-  const metrics = await (await fetch(`${url}/metrics`)).text();
+/**
+ * The sum of a counter's series for the kitchen's consumer group (every topic), from `/metrics`
+ * at `metricsUrl` (the process's metrics listener).
+ */
+export async function kitchenCounter(metricsUrl: string, name: string): Promise<number> {
+  const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
   const series = new RegExp(`^${name}\\{group="[^"]*production"[^}]*\\} (\\d+)$`, 'gm');
   return [...metrics.matchAll(series)].reduce((sum, match) => sum + Number(match[1]), 0);
 }

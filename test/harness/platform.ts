@@ -14,6 +14,7 @@ import type { ContextName } from '@platform/contexts';
 import { startPlatform, type RunningPlatform } from '@platform/host';
 import { createLogger } from '@runtime/log';
 import { RegistryClient, Serde, type DecodedEvent } from '@runtime/serde';
+import { roleFor, bearer, testAuthEnv } from './credentials';
 import { testEndpoints } from './endpoints';
 
 export interface TestDeployment {
@@ -94,6 +95,7 @@ export function createTestDeployment(name: string): TestDeployment {
     async start(contexts, env = {}) {
       const config: PlatformConfig = readPlatformConfig(endpoints, contexts, {
         PORT: '0',
+        ...testAuthEnv(),
         TOPIC_NAMESPACE: namespace,
         MONGO_DATABASE: database,
         LOG_LEVEL: 'error',
@@ -172,7 +174,10 @@ export function createTestDeployment(name: string): TestDeployment {
 /** A parsed JSON response body: tests read it with `toMatchObject` or through `field`. */
 export type Json = Record<string, unknown>;
 
-/** A JSON HTTP call as a client makes it; returns status, headers and the parsed body. */
+/**
+ * A JSON HTTP call as a client makes it; returns status, headers and the parsed body. It carries
+ * the test key of the role the path needs (`roleFor`) unless `headers` has an `authorization`.
+ */
 export async function call(
   base: string,
   method: string,
@@ -180,9 +185,12 @@ export async function call(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; body: Json }> {
+  const authorized = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')
+    ? headers
+    : { ...bearer(roleFor(path)), ...headers };
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    headers: body === undefined ? authorized : { 'content-type': 'application/json', ...authorized },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();

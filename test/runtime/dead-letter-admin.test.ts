@@ -18,6 +18,7 @@ import { createDeadLetterRouter } from '@runtime/dead-letter-router';
 import { createDeadLetterPublisher } from '@runtime/dead-letters';
 import { errorCodes, permanent } from '@runtime/errors';
 import { createHttpApp, startHttpServer } from '@runtime/http';
+import { bearer, testHttpAuth } from '@test/harness/credentials';
 import { testEndpoints } from '@test/harness/endpoints';
 import { uniqueName } from '@test/harness/names';
 import { waitFor } from '@test/harness/wait';
@@ -237,16 +238,18 @@ describe('dead-letter HTTP endpoint', () => {
       readiness: async () => ({ ready: true, reasons: [] }),
       routers: [createDeadLetterRouter({ clients, topicFor: (g) => `${g}.dlq` })],
       bodyLimitBytes: 64 * 1024,
+      auth: testHttpAuth(),
     });
     const server = await startHttpServer(app, 0);
     const post = (path: string, body: unknown) =>
       fetch(`${server.url}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...bearer('admin') },
         body: JSON.stringify(body),
       });
+    const get = (path: string) => fetch(`${server.url}${path}`, { headers: bearer('admin') });
     try {
-      const listed = await fetch(`${server.url}/admin/dead-letters/${group}?limit=2`);
+      const listed = await get(`/admin/dead-letters/${group}?limit=2`);
       expect(listed.status).toBe(200);
       const body = (await listed.json()) as { topic: string; more: boolean; letters: { id: string }[] };
       expect(body.topic).toBe(dlq);
@@ -260,7 +263,7 @@ describe('dead-letter HTTP endpoint', () => {
       expect(problem.code).toBe('VALIDATION_FAILED');
       expect(problem.errors.map((e) => e.field).sort()).toEqual(['/force', '/ids/1']);
 
-      const badQuery = await fetch(`${server.url}/admin/dead-letters/${group}?limit=0`);
+      const badQuery = await get(`/admin/dead-letters/${group}?limit=0`);
       expect(badQuery.status).toBe(400);
       expect(((await badQuery.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe('limit');
 
@@ -270,12 +273,12 @@ describe('dead-letter HTTP endpoint', () => {
       const dropped = await post(`/admin/dead-letters/${group}/drop`, { ids: ['0:1'] });
       expect(dropped.status).toBe(200);
       expect(await dropped.json()).toMatchObject({ results: [{ id: '0:1', outcome: 'dropped' }] });
-      const after = (await (await fetch(`${server.url}/admin/dead-letters/${group}`)).json()) as {
+      const after = (await (await get(`/admin/dead-letters/${group}`)).json()) as {
         letters: { id: string }[];
       };
       expect(after.letters.map((l) => l.id)).toEqual(['0:0', '0:2']);
 
-      const noTopic = await fetch(`${server.url}/admin/dead-letters/${uniqueName('nobody')}`);
+      const noTopic = await get(`/admin/dead-letters/${uniqueName('nobody')}`);
       expect(noTopic.status).toBe(404);
     } finally {
       await server.close();

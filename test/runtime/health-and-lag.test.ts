@@ -18,6 +18,7 @@ import { readPlatformConfig } from '@platform/config';
 import { startPlatform, type RunningPlatform } from '@platform/host';
 import { createLogger } from '@runtime/log';
 import { trackingGroup } from '@services/tracking';
+import { testAuthEnv } from '@test/harness/credentials';
 import { testEndpoints } from '@test/harness/endpoints';
 import { uniqueName } from '@test/harness/names';
 import { describeWithNativeInstalls, documentStore, nativeStack } from '@test/harness/native';
@@ -147,7 +148,7 @@ describeWithNativeInstalls('truthful health and lag', () => {
       const seen = await waitFor(
         'the exported lag to match the tool',
         async () => {
-          const lag = await exportedLag(platform.url, group);
+          const lag = await exportedLag(platform.metricsUrl, group);
           return [...expected].every(([key, value]) => lag.get(key) === value) && lag;
         },
         { timeoutMs: 20_000, intervalMs: 500 },
@@ -187,6 +188,7 @@ describeWithNativeInstalls('truthful health and lag', () => {
         ['tracking'],
         {
           PORT: '0',
+          ...testAuthEnv(),
           TOPIC_NAMESPACE: namespace,
           MONGO_DATABASE: 'hang',
           LOG_LEVEL: 'error',

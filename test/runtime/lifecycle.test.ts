@@ -122,8 +122,11 @@ describe('a real context process (the kitchen) under SIGTERM and SIGKILL', () =>
     await caughtUp(deployment, orders);
     await expectAppliedOnce(deployment, url, orders);
     // No redelivery: the restart received exactly what the first had not applied.
-    expect(await kitchenCounter(url, 'scm_messages_duplicate_total')).toBe(0);
-    expect(await kitchenCounter(url, 'scm_messages_processed_total')).toBe(orders.length * 2 - appliedAtStop);
+    const metricsUrl = await second.metricsUrl;
+    expect(await kitchenCounter(metricsUrl, 'scm_messages_duplicate_total')).toBe(0);
+    expect(await kitchenCounter(metricsUrl, 'scm_messages_processed_total')).toBe(
+      orders.length * 2 - appliedAtStop,
+    );
     await second.stop();
     expect(await second.exited).toEqual({ code: 0, signal: null });
   }, 240_000);
@@ -146,7 +149,9 @@ describe('a real context process (the kitchen) under SIGTERM and SIGKILL', () =>
     await caughtUp(deployment, orders);
     await expectAppliedOnce(deployment, url, orders);
     // The uncommitted batch was delivered again and recognised as applied.
-    expect(await kitchenCounter(url, 'scm_messages_duplicate_total')).toBeGreaterThan(0);
+    expect(await kitchenCounter(await restarted.metricsUrl, 'scm_messages_duplicate_total')).toBeGreaterThan(
+      0,
+    );
     await restarted.stop();
     expect(await restarted.exited).toEqual({ code: 0, signal: null });
   }, 240_000);
