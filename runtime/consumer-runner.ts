@@ -520,14 +520,32 @@ function createGroupRunner<E>(
     }
   }
 
+  /**
+   * Subscribes, waiting (bounded) while the broker does not know a topic yet: just after topics
+   * are created, a KRaft broker can still answer "does not host this topic-partition" (a
+   * retriable error, seen on a loaded CI machine), and kafkajs's subscribe fails at once on it.
+   */
+  async function subscribeOnceKnown(): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await consumer.subscribe({
+          topics: [...definition.topics],
+          fromBeginning: options.fromBeginning ?? true,
+        });
+        return;
+      } catch (error) {
+        if (attempt >= 8 || classify(error).category !== 'transient') throw error;
+        log.warn('subscribing failed; retrying', { attempt, error });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** (attempt - 1), 2_000)));
+      }
+    }
+  }
+
   return {
     group: definition.group,
     async start() {
       await consumer.connect();
-      await consumer.subscribe({
-        topics: [...definition.topics],
-        fromBeginning: options.fromBeginning ?? true,
-      });
+      await subscribeOnceKnown();
       await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, eachBatch });
       watchdog = setInterval(
         () => {
