@@ -49,8 +49,10 @@ export function startContextProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
+  // 'close', not 'exit': only then has everything the process wrote been read into `output`
+  // (a test reads its last line, such as the fault hook's, as soon as it has exited).
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('close', (code, signal) => resolve({ code, signal })),
   );
   let metricsUrl: string | undefined;
   const url = new Promise<string>((resolve, reject) => {
