@@ -39,12 +39,15 @@ import {
   type Message,
   type Producer,
 } from 'kafkajs';
+import { kafkaClientSecurity, type KafkaSecurity } from '@runtime/kafka-security';
 import { BSON, MongoClient, type AnyBulkWriteOperation, type Document } from 'mongodb';
 import { percentile, sortedCopy } from './stats';
 
 export interface BaselineEnv {
   /** e.g. ['127.0.0.1:19092'] */
   kafkaBrokers: string[];
+  /** The kafkajs lanes' SASL and TLS (B0's Java tools run plaintext only). */
+  kafkaSecurity?: KafkaSecurity;
   /** e.g. 'mongodb://127.0.0.1:37017/' */
   mongoUrl: string;
   /** The stack's Kafka jars (`<installDir>/kafka-<version>/libs`, kafka-tools included), for B0. */
@@ -667,6 +670,7 @@ async function kafkaAdmin(
   const kafka = new Kafka({
     clientId: clientTag.slice(0, 200),
     brokers: env.kafkaBrokers,
+    ...kafkaClientSecurity(env.kafkaSecurity ?? {}),
     // kafkajs logs every retriable hiccup as an error (a leader moving just after a topic is
     // created); the last one is kept for a timeout's message rather than printed.
     logLevel: logLevel.ERROR,

@@ -22,7 +22,8 @@ import { MongoClient } from 'mongodb';
 import { readStackConfig } from '@infra/stack/config';
 import { findJava } from '@infra/stack/prerequisites';
 import { readPid } from '@infra/stack/processes';
-import { resolveEndpoints } from '@platform/config';
+import { readToolKafkaSecurity, resolveEndpoints } from '@platform/config';
+import { kafkaClientSecurity } from '@runtime/kafka-security';
 import { RegistryClient, Serde } from '@runtime/serde';
 import { deliveredOnlyMix, startTraffic } from '../simulator/traffic';
 import { runB0, runB1, runB1Latency, runB1r, runB2 } from './baselines';
@@ -219,13 +220,20 @@ async function main(): Promise<void> {
   const storePid = stackPids.get('mongo');
   // Resident memory of the stack's processes at the start and the end of the whole run.
   const rssAtStart = new Map([...stackPids].map(([name, pid]) => [name, residentMiB(pid)]));
-  const kafka = new Kafka({ clientId: 'bench', brokers: endpoints.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafkaSecurity = readToolKafkaSecurity(environment);
+  const kafka = new Kafka({
+    clientId: 'bench',
+    brokers: endpoints.kafkaBrokers,
+    logLevel: logLevel.NOTHING,
+    ...kafkaClientSecurity(kafkaSecurity),
+  });
   const mongo = await new MongoClient(endpoints.mongoUrl).connect();
   const serde = new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) });
   const runId = `bench-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const env: LaneEnv = { endpoints, kafka, serde, mongo, runId, progress, storePid, inherited: environment };
   const baselineEnv = {
     kafkaBrokers: endpoints.kafkaBrokers,
+    kafkaSecurity,
     mongoUrl: endpoints.mongoUrl,
     kafkaLibsDir: path.join(stack.installDir, `kafka-${stack.kafka.version}`, 'libs'),
     java: findJava(17, 'the Kafka perf tools (B0)'),

@@ -4,12 +4,16 @@
  *   tsx contracts/provision-topics.ts [--brokers host:9092[,host:9093]] [--replication-factor 1]
  *   (without --brokers: KAFKA_BROKERS, else the native local stack's)
  *                                     [--dead-letter-groups inventory,production]
+ *   (as KAFKA_SASL_USERNAME, else the secure native stack's admin; `npm run kafka:provision` also
+ *   grants the ACLs)
  *
  * Exits 1 when the broker's topics drift from the catalogue in ways it will not change by itself
  * (partitions, replication factor); see contracts/provision.ts.
  */
 import { defaultKafkaBrokers } from '@infra/stack/config';
 import { Kafka, logLevel } from 'kafkajs';
+import { readToolKafkaSecurity } from '@platform/config';
+import { kafkaClientSecurity } from '@runtime/kafka-security';
 import { assertNever } from './schema-model';
 import { desiredTopics, provisionTopics, type ProvisionOptions } from './provision';
 
@@ -53,6 +57,7 @@ async function main(argv: readonly string[]): Promise<number> {
     clientId: 'provision-topics',
     brokers: [...args.brokers],
     logLevel: logLevel.WARN,
+    ...kafkaClientSecurity(readToolKafkaSecurity()),
   }).admin();
   await admin.connect();
   try {

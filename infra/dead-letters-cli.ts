@@ -6,7 +6,9 @@
  *   drop   <group> <id...> | --all      mark handled without replaying
  *
  * Ids are `partition:offset` in the dead-letter topic, as `list` shows them. Brokers come from
- * KAFKA_BROKERS, else the native local stack's (which must be running: `npm run stack -- up`).
+ * KAFKA_BROKERS, else the native local stack's (which must be running: `npm run stack -- up`); it
+ * authenticates as KAFKA_SASL_USERNAME, else, on the secure native stack, as its admin: replaying
+ * writes to another context's topic, which no context's principal may.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { deadLetterTopicName } from '@contracts/topics';
@@ -17,6 +19,8 @@ import {
   type DeadLetterView,
 } from '@runtime/dead-letter-admin';
 import { isPlatformError } from '@runtime/errors';
+import { kafkaClientSecurity } from '@runtime/kafka-security';
+import { readToolKafkaSecurity } from '@platform/config';
 import { defaultKafkaBrokers } from './stack/config';
 
 const usage = `usage: npm run dlq -- list <group> [--limit N] [--from OFFSET] [--include-handled] [--json]
@@ -35,7 +39,12 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (group === undefined || group.startsWith('-')) throw new UsageError(`${command} needs a consumer group`);
 
   const brokers = defaultKafkaBrokers(env);
-  const kafka = new Kafka({ clientId: 'dead-letters-cli', brokers, logLevel: logLevel.ERROR });
+  const kafka = new Kafka({
+    clientId: 'dead-letters-cli',
+    brokers,
+    logLevel: logLevel.ERROR,
+    ...kafkaClientSecurity(readToolKafkaSecurity(env)),
+  });
   const admin = createDeadLetterAdmin({ kafka, topic: deadLetterTopicName(group) });
   try {
     if (command === 'list') return await list(admin, rest);

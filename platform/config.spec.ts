@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readStackConfig } from '@infra/stack/config';
 import {
   ConfigError,
   configurationReference,
   platformVariables,
+  readKafkaSecurity,
   readPlatformConfig,
   resolveEndpoints,
   stackVariables,
@@ -252,5 +254,75 @@ describe('the configuration reference', () => {
         meaning,
       ]),
     );
+  });
+});
+
+describe('Kafka security', () => {
+  it('is plaintext without a user, SCRAM-SHA-512 with one, TLS when asked', () => {
+    expect(readPlatformConfig(endpoints, ['order'], {}).kafkaSecurity).toEqual({});
+    expect(
+      readPlatformConfig(endpoints, ['order'], {
+        KAFKA_SASL_USERNAME: 'scm-order',
+        KAFKA_SASL_PASSWORD: 'pw',
+      }).kafkaSecurity,
+    ).toEqual({ sasl: { mechanism: 'scram-sha-512', username: 'scm-order', password: 'pw' } });
+    expect(
+      readKafkaSecurity({
+        KAFKA_SASL_USERNAME: 'u',
+        KAFKA_SASL_PASSWORD: 'p',
+        KAFKA_SASL_MECHANISM: 'scram-sha-256',
+        KAFKA_TLS: 'true',
+      }),
+    ).toEqual({ tls: {}, sasl: { mechanism: 'scram-sha-256', username: 'u', password: 'p' } });
+  });
+
+  it('refuses half a credential, an unknown mechanism and a CA file it cannot read, by name', () => {
+    expect(() => readKafkaSecurity({ KAFKA_SASL_USERNAME: 'u' })).toThrow(/KAFKA_SASL_PASSWORD is not set/);
+    expect(() => readKafkaSecurity({ KAFKA_SASL_PASSWORD: 'p' })).toThrow(/KAFKA_SASL_USERNAME is not/);
+    expect(() => readKafkaSecurity({ KAFKA_SASL_MECHANISM: 'gssapi' })).toThrow(/KAFKA_SASL_MECHANISM/);
+    expect(() => readKafkaSecurity({ KAFKA_TLS: 'yes' })).toThrow(
+      'KAFKA_TLS must be true or false, got "yes"',
+    );
+    expect(() => readKafkaSecurity({ KAFKA_TLS_CA_FILE: '/nonexistent/ca.pem' })).toThrow(
+      /KAFKA_TLS_CA_FILE/,
+    );
+    expect(() => readPlatformConfig(endpoints, ['order'], { SCHEMA_REGISTRY_USERNAME: 'u' })).toThrow(
+      /SCHEMA_REGISTRY_PASSWORD/,
+    );
+  });
+
+  it("on the secure native stack, takes the hosted contexts' principal and provisions as its admin", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'stack-credentials-'));
+    const file = path.join(dir, 'credentials.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ users: { admin: 'a-pw', 'scm-platform': 'p-pw', 'scm-inventory': 'i-pw' } }),
+    );
+    try {
+      const native = { ...endpoints, stackKafkaCredentials: file };
+      const one = readPlatformConfig(native, ['inventory'], {});
+      expect(one.kafkaSecurity.sasl).toEqual({
+        mechanism: 'scram-sha-512',
+        username: 'scm-inventory',
+        password: 'i-pw',
+      });
+      expect(one.provisioning).toEqual({
+        enabled: true,
+        admin: { sasl: { mechanism: 'scram-sha-512', username: 'admin', password: 'a-pw' } },
+      });
+      expect(readPlatformConfig(native, ['inventory', 'order'], {}).kafkaSecurity.sasl?.username).toBe(
+        'scm-platform',
+      );
+      expect(readPlatformConfig(native, ['inventory'], { KAFKA_PROVISION: 'false' }).provisioning).toEqual({
+        enabled: false,
+      });
+      // Given credentials win over the stack's.
+      expect(
+        readPlatformConfig(native, ['inventory'], { KAFKA_SASL_USERNAME: 'x', KAFKA_SASL_PASSWORD: 'y' })
+          .kafkaSecurity.sasl?.username,
+      ).toBe('x');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

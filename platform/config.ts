@@ -1,8 +1,16 @@
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readStackConfig, stackEndpoints } from '@infra/stack/config';
+import { principalFor, adminPrincipal } from '@contracts/principals';
+import {
+  kafkaCredentialsFile,
+  readKafkaCredentials,
+  readStackConfig,
+  stackEndpoints,
+} from '@infra/stack/config';
+import { kafkaRunsSecure } from '@infra/stack/components';
 import { up } from '@infra/stack/stack';
 import type { ApiKey, AuthSettings, JwtSettings } from '@runtime/auth';
+import { saslMechanisms, type KafkaSecurity, type SaslMechanism } from '@runtime/kafka-security';
 import { logLevels, type LogLevel } from '@runtime/log';
 import { parseApiKeys, readApiKeysFile, withDevelopmentCredentials } from './credentials';
 import type { ContextName } from './contexts';
@@ -13,6 +21,11 @@ export interface Endpoints {
   mongoUrl: string;
   /** Where Prometheus answers, when known (the native stack's, or PROMETHEUS_URL). */
   prometheusUrl?: string;
+  /**
+   * The SCRAM users of the native stack's broker, when it was brought up secure: the process
+   * then authenticates as the principal of its contexts, and provisions as the stack's admin.
+   */
+  stackKafkaCredentials?: string;
 }
 
 export class ConfigError extends Error {}
@@ -74,6 +87,18 @@ export const platformVariables = {
     default: "the native stack's",
     range: 'http(s) URL',
     meaning: 'Confluent-compatible schema registry base URL',
+  },
+  SCHEMA_REGISTRY_USERNAME: {
+    name: 'SCHEMA_REGISTRY_USERNAME',
+    default: '(none)',
+    range: 'a user name',
+    meaning: 'HTTP basic authentication to the registry (with `SCHEMA_REGISTRY_PASSWORD`)',
+  },
+  SCHEMA_REGISTRY_PASSWORD: {
+    name: 'SCHEMA_REGISTRY_PASSWORD',
+    default: '(none)',
+    range: 'text',
+    meaning: 'its password (never logged)',
   },
   MONGO_URL: {
     name: 'MONGO_URL',
@@ -208,6 +233,44 @@ export const platformVariables = {
     'larger request bodies get `413`',
   ),
   KAFKA_REPLICATION_FACTOR: integer('KAFKA_REPLICATION_FACTOR', 1, 1, 5, 'for topics the platform creates'),
+  KAFKA_SASL_USERNAME: {
+    name: 'KAFKA_SASL_USERNAME',
+    default: "(none: no SASL; on the secure native stack, its contexts' principal)",
+    range: 'a principal name',
+    meaning:
+      'the Kafka principal this process authenticates as, e.g. `scm-inventory` (see [Kafka security](#kafka-security))',
+  },
+  KAFKA_SASL_PASSWORD: {
+    name: 'KAFKA_SASL_PASSWORD',
+    default: '(none)',
+    range: 'text',
+    meaning: 'its password (never logged)',
+  },
+  KAFKA_SASL_MECHANISM: {
+    name: 'KAFKA_SASL_MECHANISM',
+    default: 'scram-sha-512',
+    range: saslMechanisms.join(', '),
+    meaning: 'how it authenticates, when `KAFKA_SASL_USERNAME` is set',
+  },
+  KAFKA_TLS: {
+    name: 'KAFKA_TLS',
+    default: 'false',
+    range: 'true, false',
+    meaning: 'TLS to the brokers (SASL_SSL with a user, SSL without)',
+  },
+  KAFKA_TLS_CA_FILE: {
+    name: 'KAFKA_TLS_CA_FILE',
+    default: "the system's CAs",
+    range: 'a PEM file',
+    meaning: "the CA certificates that signed the brokers' certificates (implies `KAFKA_TLS=true`)",
+  },
+  KAFKA_PROVISION: {
+    name: 'KAFKA_PROVISION',
+    default: 'true',
+    range: 'true, false',
+    meaning:
+      'the process creates its topics and dead-letter topics at start; `false` where an admin provisions them (`npm run topics:provision`), as a context principal may not',
+  },
   LOG_LEVEL: {
     name: 'LOG_LEVEL',
     default: 'info',
@@ -264,6 +327,13 @@ export const stackVariables: readonly VariableReference[] = [
     default: '768',
     range: '128–16384',
     meaning: "the broker's JVM heap",
+  },
+  {
+    name: 'STACK_KAFKA_SECURITY',
+    default: 'plaintext',
+    range: 'plaintext, sasl',
+    meaning:
+      '`sasl`: SCRAM-SHA-512 users and ACLs, passwords generated into `$STACK_DIR/data/kafka/credentials.json` (also `npm run stack -- up --secure`; see [Kafka security](#kafka-security))',
   },
   {
     name: 'STACK_REGISTRY_VERSION',
@@ -363,6 +433,7 @@ export async function resolveEndpoints(
     schemaRegistryUrl: String(found.SCHEMA_REGISTRY_URL),
     mongoUrl: String(found.MONGO_URL),
     ...(found.PROMETHEUS_URL ? { prometheusUrl: found.PROMETHEUS_URL } : {}),
+    ...(found.STACK_KAFKA_CREDENTIALS ? { stackKafkaCredentials: found.STACK_KAFKA_CREDENTIALS } : {}),
   };
 }
 
@@ -372,7 +443,10 @@ async function nativeStack(
 ): Promise<Record<string, string>> {
   const config = readStackConfig(env);
   await up(config, [], (line) => say(`stack: ${line}`));
-  return stackEndpoints(config);
+  return {
+    ...stackEndpoints(config),
+    ...(kafkaRunsSecure(config) ? { STACK_KAFKA_CREDENTIALS: kafkaCredentialsFile(config) } : {}),
+  };
 }
 
 export interface PlatformConfig extends Endpoints {
@@ -387,6 +461,14 @@ export interface PlatformConfig extends Endpoints {
   /** Prefix of every topic and consumer group name; empty in production, unique per test run. */
   readonly topicNamespace: string;
   readonly replicationFactor: number;
+  /** How this process's Kafka clients authenticate (plaintext when nothing is configured). */
+  readonly kafkaSecurity: KafkaSecurity;
+  /**
+   * Whether this process creates its topics at start, and as whom: itself, or the secure native
+   * stack's admin, who then also grants the ACLs of this deployment's principals.
+   */
+  readonly provisioning: { readonly enabled: boolean; readonly admin?: KafkaSecurity };
+  readonly schemaRegistryAuth?: { readonly username: string; readonly password: string };
   readonly bodyLimitBytes: number;
   readonly logLevel: LogLevel;
   readonly order: {
@@ -410,6 +492,80 @@ export interface PlatformConfig extends Endpoints {
 export interface AutoAdvance {
   /** How long a task waits in each step before it is moved on, as if by a person. */
   readonly delayMs: number;
+}
+
+function booleanFrom(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/**
+ * The process's Kafka security from KAFKA_SASL_* and KAFKA_TLS*. Without a user, on the native
+ * stack brought up secure, the principal of the hosted contexts with the stack's password for it.
+ */
+export function readKafkaSecurity(
+  env: NodeJS.ProcessEnv,
+  native?: {
+    readonly credentialsFile: string;
+    readonly contexts: readonly ContextName[];
+    /** Another principal of the stack's than the contexts' (tools: the admin). */
+    readonly principal?: string;
+  },
+): KafkaSecurity {
+  const username = env.KAFKA_SASL_USERNAME ?? '';
+  const password = env.KAFKA_SASL_PASSWORD ?? '';
+  const mechanism = env.KAFKA_SASL_MECHANISM || 'scram-sha-512';
+  if (!(saslMechanisms as readonly string[]).includes(mechanism))
+    throw new ConfigError(
+      `KAFKA_SASL_MECHANISM must be one of ${saslMechanisms.join(', ')}, got "${mechanism}"`,
+    );
+  const caFile = env.KAFKA_TLS_CA_FILE ?? '';
+  const tls = booleanFrom(env, 'KAFKA_TLS', false) || caFile !== '';
+  const tlsPart: Pick<KafkaSecurity, 'tls'> = tls ? { tls: caFile === '' ? {} : { ca: readCa(caFile) } } : {};
+  if (username === '' && password !== '')
+    throw new ConfigError('KAFKA_SASL_PASSWORD is set but KAFKA_SASL_USERNAME is not');
+  if (username !== '' && password === '')
+    throw new ConfigError(`KAFKA_SASL_USERNAME is ${username} but KAFKA_SASL_PASSWORD is not set`);
+  if (username !== '')
+    return { ...tlsPart, sasl: { mechanism: mechanism as SaslMechanism, username, password } };
+  if (native === undefined) return tlsPart;
+  return stackPrincipal(native.credentialsFile, native.principal ?? principalFor(native.contexts));
+}
+
+/**
+ * The Kafka security of an operator's tool (`npm run dlq`, `npm run kafka:provision`, the
+ * benchmark): KAFKA_SASL_* and KAFKA_TLS*, else, against the native stack's broker started secure,
+ * its admin.
+ */
+export function readToolKafkaSecurity(env: NodeJS.ProcessEnv = process.env): KafkaSecurity {
+  const stack = readStackConfig(env);
+  const native = !env.KAFKA_BROKERS && !env.KAFKA_SASL_USERNAME && kafkaRunsSecure(stack);
+  return readKafkaSecurity(
+    env,
+    native
+      ? { credentialsFile: kafkaCredentialsFile(stack), contexts: [], principal: adminPrincipal }
+      : undefined,
+  );
+}
+
+function stackPrincipal(credentialsFile: string, principal: string): KafkaSecurity {
+  const credentials = readKafkaCredentials(credentialsFile);
+  const password = credentials.users[principal];
+  if (password === undefined)
+    throw new ConfigError(`the native stack's broker has no user ${principal} (${credentialsFile})`);
+  return { sasl: { mechanism: credentials.mechanism, username: principal, password } };
+}
+
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `KAFKA_TLS_CA_FILE ${file} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 function integerFrom(env: NodeJS.ProcessEnv, variable: IntegerVariable): number {
@@ -442,6 +598,16 @@ export function readPlatformConfig(
   if (!/^[a-zA-Z0-9._-]*$/.test(namespace))
     throw new ConfigError(`TOPIC_NAMESPACE may hold only letters, digits, . _ -, got "${namespace}"`);
   const autoAdvanceMs = integerFrom(env, vars.AUTO_ADVANCE_MS);
+  const native = endpoints.stackKafkaCredentials;
+  const kafkaSecurity = readKafkaSecurity(
+    env,
+    native === undefined ? undefined : { credentialsFile: native, contexts },
+  );
+  const registryUser = env.SCHEMA_REGISTRY_USERNAME ?? '';
+  const registryPassword = env.SCHEMA_REGISTRY_PASSWORD ?? '';
+  if ((registryUser === '') !== (registryPassword === ''))
+    throw new ConfigError('give both SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD, or neither');
+  const provision = booleanFrom(env, 'KAFKA_PROVISION', true);
   return {
     ...endpoints,
     contexts,
@@ -451,6 +617,17 @@ export function readPlatformConfig(
     database: env.MONGO_DATABASE || 'scm_platform',
     topicNamespace: namespace,
     replicationFactor: integerFrom(env, vars.KAFKA_REPLICATION_FACTOR),
+    kafkaSecurity,
+    provisioning: {
+      enabled: provision,
+      // The secure native stack is this machine's own: its admin provisions the deployment.
+      ...(native !== undefined && provision && kafkaSecurity.sasl?.username !== adminPrincipal
+        ? { admin: stackPrincipal(native, adminPrincipal) }
+        : {}),
+    },
+    ...(registryUser === ''
+      ? {}
+      : { schemaRegistryAuth: { username: registryUser, password: registryPassword } }),
     bodyLimitBytes,
     logLevel: logLevel as LogLevel,
     order: { orderPlacedVersion: version === 1 ? 1 : 2, bodyLimitBytes },

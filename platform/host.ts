@@ -6,7 +6,7 @@
  * host them in-process under a topic namespace of their own.
  */
 import type Router from '@koa/router';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type logCreator } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { Registry } from 'prom-client';
 import { desiredTopics, provisionTopics } from '@contracts/provision';
@@ -28,6 +28,7 @@ import {
 import { classify } from '@runtime/errors';
 import { createLogger, type Logger } from '@runtime/log';
 import { createRuntimeMetrics } from '@runtime/metrics';
+import { kafkaClientSecurity } from '@runtime/kafka-security';
 import { createOutboxRelay } from '@runtime/outbox';
 import { createReadinessProbe } from '@runtime/readiness';
 import {
@@ -38,6 +39,7 @@ import {
   Serde,
 } from '@runtime/serde';
 import { contextFactories, type ContextName } from './contexts';
+import { deploymentGrants, grantAcls } from './kafka-acls';
 import { ConfigError, type PlatformConfig } from './config';
 
 export interface RunningPlatform {
@@ -83,13 +85,11 @@ export async function startPlatform(
   // an error; the runner and the relay report what actually fails, so its own logs go to debug.
   const kafkaLog = log.child({ component: 'kafkajs' });
   const kafka = new Kafka({
-    logCreator:
-      () =>
-      ({ namespace, log: { message, ...fields } }) =>
-        kafkaLog.debug(message, { ...fields, namespace }),
+    logCreator: kafkaLogCreator(kafkaLog),
     clientId: `scm-platform-${config.contexts.join('-')}`.slice(0, 200),
     brokers: config.kafkaBrokers,
     logLevel: logLevel.ERROR,
+    ...kafkaClientSecurity(config.kafkaSecurity),
   });
   const failures: ConsumerFailure[] = [];
   const metricsRegistry = new Registry();
@@ -102,6 +102,7 @@ export async function startPlatform(
   const db = mongo.db(config.database);
   const registry = new RegistryClient({
     url: config.schemaRegistryUrl,
+    ...(config.schemaRegistryAuth ? { auth: config.schemaRegistryAuth } : {}),
     onRequest: countRegistryRequests(metrics),
     onFailure: countRegistryFailures(metrics),
   });
@@ -110,7 +111,9 @@ export async function startPlatform(
   await producer.connect();
 
   const writers = new Set<WriterContext>(config.contexts.flatMap((name) => contextFactories[name].writes));
-  const groups = config.contexts.flatMap((name) => contextFactories[name].groups).map(namespaced);
+  const groups = config.contexts
+    .flatMap((name) => contextFactories[name].subscriptions.map(({ group }) => group))
+    .map(namespaced);
   await serde.register({
     types: [...writers].flatMap(eventTypesWrittenBy),
     topicOf: (type) => namespaced(placementOf(type).topic),
@@ -122,15 +125,31 @@ export async function startPlatform(
     replicationFactor: config.replicationFactor,
     deadLetterGroups: groups,
   }).map((topic) => (topic.name.endsWith('.dlq') ? topic : { ...topic, name: namespaced(topic.name) }));
-  await withRetries(log, 'topic provisioning', async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await provisionTopics(admin, desired);
-    } finally {
-      await admin.disconnect();
-    }
-  });
+  // With ACLs, a context's principal may not create topics: an admin provisions them beforehand
+  // (KAFKA_PROVISION=false), or, on the secure native stack, the stack's admin does it here and
+  // grants this deployment's ACLs too.
+  const { enabled: provision, admin: provisioner } = config.provisioning;
+  if (provision)
+    await withRetries(log, 'topic provisioning', async () => {
+      const admin = (
+        provisioner === undefined
+          ? kafka
+          : new Kafka({
+              logCreator: kafkaLogCreator(kafkaLog),
+              clientId: 'scm-platform-provisioning',
+              brokers: config.kafkaBrokers,
+              logLevel: logLevel.ERROR,
+              ...kafkaClientSecurity(provisioner),
+            })
+      ).admin();
+      await admin.connect();
+      try {
+        await provisionTopics(admin, desired);
+        if (provisioner !== undefined) await grantAcls(admin, deploymentGrants(config.topicNamespace));
+      } finally {
+        await admin.disconnect();
+      }
+    });
 
   // The relay needs the contexts' collections, and the contexts need the relay's hand-over.
   let relayWrite: PlatformServices['relayWrite'] = () => undefined;
@@ -286,6 +305,12 @@ export async function startPlatform(
 }
 
 export type { ContextName };
+
+function kafkaLogCreator(kafkaLog: Logger): logCreator {
+  return () =>
+    ({ namespace, log: { message, ...fields } }) =>
+      kafkaLog.debug(message, { ...fields, namespace });
+}
 
 /** Bound of each readiness check and store ping: below `/ready`'s own 2 s. */
 const probeTimeoutMs = 1_500;

@@ -61,10 +61,14 @@ export interface ContextModule {
 
 export type EventOutcome = 'applied' | 'duplicate' | 'ignored';
 
-interface Subscription {
+/** A consumer group and the catalogue topics it reads, before namespacing. */
+export interface TopicSubscription {
   /** The context's consumer group (before namespacing). */
   readonly group: string;
   readonly topics: readonly TopicName[];
+}
+
+interface Subscription extends TopicSubscription {
   /** The filter policy: the event types this context needs; everything else is dropped before decoding. */
   readonly eventTypes: readonly EventType[];
 }

@@ -267,7 +267,7 @@ export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLett
         ranges.push({ topic: handledTopic, partition: p.partition, from: BigInt(p.low), to: BigInt(p.high) });
     }
     const markers = new Map<string, HandledMarker & { letterTimestamp: string }>();
-    await readRanges(kafka, admin, ranges, readTimeoutMs, (from, partition, message) => {
+    await readRanges(kafka, admin, topic, ranges, readTimeoutMs, (from, partition, message) => {
       if (from === topic) keep(partition, message);
       else {
         const marker = parseMarker(message);
@@ -647,11 +647,14 @@ interface Range {
 
 /**
  * Reads `[from, to)` of each range through a throwaway consumer group that never commits, and
- * is deleted afterwards. Partitions with nothing to read are sought to their end.
+ * is deleted afterwards. Partitions with nothing to read are sought to their end. The group is
+ * named after the dead-letter topic (`<group>.dlq.reader-…`), so that a context's principal
+ * needs no right on groups beyond its own names (platform/kafka-acls.ts).
  */
 async function readRanges(
   kafka: Kafka,
   admin: Admin,
+  deadLetterTopic: string,
   ranges: readonly Range[],
   timeoutMs: number,
   visit: (topic: string, partition: number, message: KafkaMessage) => void,
@@ -662,7 +665,7 @@ async function readRanges(
       .map((r) => [`${r.topic}\u0000${r.partition}`, { ...r, next: r.from }]),
   );
   if (remaining.size === 0) return;
-  const groupId = `scm-dead-letter-admin-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const groupId = `${deadLetterTopic}.reader-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const consumer = kafka.consumer({
     groupId,
     allowAutoTopicCreation: false,

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { OrderCancelledV1Data } from '@contracts/generated';
 import { errorCodes, type PlatformError } from './errors';
 import {
@@ -281,5 +283,34 @@ describe('Serde', () => {
     expect(() =>
       other.encode('OrderCancelled', 1, { metadata: metadata('OrderCancelled', 1), data: cancelled }),
     ).toThrow(/not registered/);
+  });
+});
+
+describe('RegistryClient authentication', () => {
+  it('sends the configured user and password as HTTP basic authentication, and none without', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = createServer((request, response) => {
+      seen.push(request.headers.authorization);
+      const allowed =
+        request.headers.authorization === `Basic ${Buffer.from('scm:s3cret').toString('base64')}`;
+      response.writeHead(allowed ? 200 : 401, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify(allowed ? { schema: '"string"' } : { error_code: 401, message: 'Unauthorized' }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}/apis/ccompat/v7`;
+    try {
+      const authed = new RegistryClient({ url, auth: { username: 'scm', password: 's3cret' } });
+      await expect(authed.schemaById(1)).resolves.toBe('"string"');
+      const anonymous = new RegistryClient({ url });
+      const refused = await failureOf(anonymous.schemaById(1));
+      expect(refused.category).toBe('permanent');
+      expect(refused.message).not.toContain('s3cret');
+      expect(seen).toEqual([`Basic ${Buffer.from('scm:s3cret').toString('base64')}`, undefined]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

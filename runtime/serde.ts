@@ -121,6 +121,8 @@ export interface RegistryClientOptions {
    */
   readonly onFailure?: (operation: RegistryOperation, category: FailureCategory) => void;
   readonly timeoutMs?: number;
+  /** HTTP basic authentication (SCHEMA_REGISTRY_USERNAME and _PASSWORD). */
+  readonly auth?: { readonly username: string; readonly password: string };
   /** For unit tests. */
   readonly fetch?: typeof fetch;
 }
@@ -151,8 +153,14 @@ export class RegistryClient {
   private readonly onFailure: (operation: RegistryOperation, category: FailureCategory) => void;
   private readonly timeoutMs: number;
   private readonly fetchFn: typeof fetch;
+  private readonly authorization: Record<string, string>;
 
   constructor(options: RegistryClientOptions) {
+    const { auth } = options;
+    this.authorization =
+      auth === undefined
+        ? {}
+        : { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
     this.url = options.url.replace(/\/+$/, '');
     this.onRequest = options.onRequest ?? (() => undefined);
     this.onFailure = options.onFailure ?? (() => undefined);
@@ -303,7 +311,9 @@ export class RegistryClient {
       response = await this.fetchFn(target, {
         method,
         headers:
-          body === undefined ? { accept: contentType } : { accept: contentType, 'content-type': contentType },
+          body === undefined
+            ? { accept: contentType, ...this.authorization }
+            : { accept: contentType, 'content-type': contentType, ...this.authorization },
         body: body === undefined ? null : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
       });

@@ -1,7 +1,9 @@
 /**
  * `npm run stack -- <command>`: the native local stack (no Docker needed).
  *
- *   up [component...] [--fresh]   install on first use, start, wait until ready
+ *   up [component...] [--fresh] [--secure]
+ *                                 install on first use, start, wait until ready; --secure: the
+ *                                 broker with SCRAM users and ACLs (STACK_KAFKA_SECURITY=sasl)
  *   down [component...]           stop; no process is left behind
  *   status                        what runs, where, and whether it answers
  *   logs <component> [-n LINES]   the last lines of a component's log
@@ -10,17 +12,20 @@
  * Components: kafka, registry, mongo, prometheus. Ports and versions: STACK_* variables
  * (README.md, "Configuration").
  */
-import { readStackConfig, stackEndpoints } from './config';
+import { kafkaRunsSecure } from './components';
+import { kafkaCredentialsFile, readStackConfig, stackEndpoints, type StackConfig } from './config';
 import { MissingPrerequisite } from './prerequisites';
 import { down, logsOf, status, up, wipeData } from './stack';
 
-const usage = `usage: npm run stack -- up|down|status|logs|env [component...] [--fresh] [-n LINES]`;
+const usage = `usage: npm run stack -- up|down|status|logs|env [component...] [--fresh] [--secure] [-n LINES]`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const flags = new Set(rest.filter((arg) => arg.startsWith('-')));
   const names = rest.filter((arg, index) => !arg.startsWith('-') && rest[index - 1] !== '-n');
-  const config = readStackConfig();
+  const config = readStackConfig(
+    flags.has('--secure') ? { ...process.env, STACK_KAFKA_SECURITY: 'sasl' } : process.env,
+  );
   const report = (line: string): void => console.log(`[stack] ${line}`);
 
   switch (command) {
@@ -62,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
     case 'env':
       for (const [key, value] of Object.entries(stackEndpoints(config)))
         console.log(`export ${key}=${value}`);
+      // Passwords stay in their file: a shell's history or a CI log is no place for them.
+      for (const line of secureNote(config)) console.log(`# ${line}`);
       return 0;
     default:
       console.error(usage);
@@ -69,8 +76,18 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function printEndpoints(config: ReturnType<typeof readStackConfig>): void {
+function printEndpoints(config: StackConfig): void {
   for (const [key, value] of Object.entries(stackEndpoints(config))) console.log(`  ${key}=${value}`);
+  for (const line of secureNote(config)) console.log(`  ${line}`);
+}
+
+function secureNote(config: StackConfig): string[] {
+  if (!kafkaRunsSecure(config)) return [];
+  const file = kafkaCredentialsFile(config);
+  return [
+    `the broker takes SASL/SCRAM-SHA-512 only; users and passwords in ${file} (mode 0600), e.g.`,
+    `KAFKA_SASL_USERNAME=admin KAFKA_SASL_PASSWORD="$(node -p "require('${file}').users.admin")"`,
+  ];
 }
 
 main(process.argv.slice(2)).then(

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { parse, stringify } from 'yaml';
-import type { StackConfig } from './config';
+import { platformPrincipals, adminPrincipal } from '../../contracts/principals';
+import { kafkaCredentialsFile, readKafkaCredentials, type StackConfig } from './config';
 import { ensurePythonEnv, pythonEnvOf } from '../python-env';
 import { findJava, requireCommand, runLogged, which } from './prerequisites';
 import { portIsOpen, type ProcessSpec } from './processes';
@@ -51,7 +52,8 @@ function freshDir(dir: string): void {
 }
 
 export function kafkaComponent(config: StackConfig): Component {
-  const { version, port, controllerPort, heapMb } = config.kafka;
+  const { version, port, controllerPort, heapMb, security } = config.kafka;
+  const credentialsFile = kafkaCredentialsFile(config);
   const install = installDir(config, `kafka-${version}`);
   const libs = path.join(install.dir, 'libs');
   const dataDir = path.join(config.dir, 'data', 'kafka');
@@ -82,20 +84,38 @@ export function kafkaComponent(config: StackConfig): Component {
       const java = findJava(17, `Apache Kafka ${version}`);
       fs.mkdirSync(dataDir, { recursive: true });
       const properties = path.join(dataDir, 'server.properties');
-      fs.writeFileSync(properties, kafkaServerProperties(logDirs, port, controllerPort));
+      const formatted = fs.existsSync(path.join(logDirs, 'meta.properties'));
+      if (security === 'sasl' && formatted && !fs.existsSync(credentialsFile))
+        throw new Error(
+          `the broker's log in ${logDirs} was formatted without SCRAM users; start it secure from no data: ` +
+            '`npm run stack -- up --secure --fresh` (STACK_KAFKA_SECURITY=sasl)',
+        );
+      // A log dir without meta.properties was never formatted, or its format was cut short: a
+      // secure one gets new passwords, written before the format that stores them.
+      const credentials =
+        security === 'sasl' ? (formatted ? readCredentials() : newCredentials()) : undefined;
+      writePrivate(
+        properties,
+        kafkaServerProperties(logDirs, port, controllerPort, credentials?.users[adminPrincipal]),
+      );
       const log4j = path.join(dataDir, 'log4j2.properties');
       fs.writeFileSync(log4j, kafkaLog4j);
       const classpath = `${libs}/*`;
       const jvmFlags = [`-Dlog4j2.configurationFile=${log4j}`, '-cp', classpath];
-      // A log dir without meta.properties was never formatted, or its format was cut short.
-      if (!fs.existsSync(path.join(logDirs, 'meta.properties'))) {
+      if (!formatted) {
         fs.rmSync(logDirs, { recursive: true, force: true });
         // Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding.
         const clusterId = randomBytes(16).toString('base64url');
+        // kafkajs cannot create SCRAM users (no AlterUserScramCredentials): the format does.
+        const scram = Object.entries(credentials?.users ?? {}).flatMap(([name, password]) => [
+          '--add-scram',
+          `SCRAM-SHA-512=[name=${name},password=${password}]`,
+        ]);
         await runLogged(
           java,
-          [...jvmFlags, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties],
+          [...jvmFlags, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties, ...scram],
           log,
+          { secrets: Object.values(credentials?.users ?? {}) },
         );
       }
       return {
@@ -109,6 +129,15 @@ export function kafkaComponent(config: StackConfig): Component {
       const admin = new Kafka({
         clientId: 'stack-readiness',
         brokers: [`127.0.0.1:${port}`],
+        ...(kafkaRunsSecure(config)
+          ? {
+              sasl: {
+                mechanism: 'scram-sha-512' as const,
+                username: adminPrincipal,
+                password: readCredentials().users[adminPrincipal] ?? '',
+              },
+            }
+          : {}),
         logLevel: logLevel.NOTHING,
         retry: { retries: 0 },
         connectionTimeout: 2_000,
@@ -129,6 +158,39 @@ export function kafkaComponent(config: StackConfig): Component {
       }
     },
   };
+
+  function readCredentials(): ReturnType<typeof readKafkaCredentials> {
+    return readKafkaCredentials(credentialsFile);
+  }
+
+  function newCredentials(): ReturnType<typeof readKafkaCredentials> {
+    // Base64url: no character SCRAM's `[name=…,password=…]` syntax or a JAAS string would quote.
+    const users = Object.fromEntries(
+      platformPrincipals.map((name) => [name, randomBytes(24).toString('base64url')]),
+    );
+    writePrivate(credentialsFile, `${JSON.stringify({ mechanism: 'scram-sha-512', users }, null, 2)}\n`);
+    return { mechanism: 'scram-sha-512', users };
+  }
+}
+
+/**
+ * Whether the stack's broker was last started secure (its configuration is written at every
+ * start): what `status`, readiness and a platform joining a running stack go by, whatever
+ * STACK_KAFKA_SECURITY says now.
+ */
+export function kafkaRunsSecure(config: Pick<StackConfig, 'dir'>): boolean {
+  try {
+    const properties = fs.readFileSync(path.join(config.dir, 'data', 'kafka', 'server.properties'), 'utf8');
+    return properties.includes('SASL_PLAINTEXT://') && fs.existsSync(kafkaCredentialsFile(config));
+  } catch {
+    return false;
+  }
+}
+
+/** A file only the stack's owner can read: it holds passwords. */
+function writePrivate(file: string, text: string): void {
+  fs.writeFileSync(file, text, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
 }
 
 function kafkaPom(version: string): string {
@@ -148,17 +210,48 @@ function kafkaPom(version: string): string {
 `;
 }
 
-function kafkaServerProperties(logDirs: string, port: number, controllerPort: number): string {
-  return `# Written by infra/stack on every start; edit infra/stack/components.ts instead.
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:${controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
+/**
+ * The broker's configuration. Every listener is on loopback. With an admin password (the secure
+ * stack): clients authenticate with SCRAM-SHA-512 on SASL_PLAINTEXT, the broker reaches its own
+ * controller with PLAIN as the admin (SCRAM credentials live in the metadata log, which the
+ * controller must serve before it could check them), and the StandardAuthorizer refuses whatever
+ * no ACL allows; the admin is the only super user.
+ */
+export function kafkaServerProperties(
+  logDirs: string,
+  port: number,
+  controllerPort: number,
+  adminPassword?: string,
+): string {
+  const listeners =
+    adminPassword === undefined
+      ? `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
 advertised.listeners=PLAINTEXT://127.0.0.1:${port}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=${logDirs}
+`
+      : `listeners=SASL_PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:${port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${adminPrincipal}" password="${adminPassword}";
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${adminPrincipal}" password="${adminPassword}" user_${adminPrincipal}="${adminPassword}";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:${adminPrincipal}
+allow.everyone.if.no.acl.found=false
+`;
+  return `# Written by infra/stack on every start; edit infra/stack/components.ts instead.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${controllerPort}
+${listeners}log.dirs=${logDirs}
 num.partitions=6
 # A single node: every internal topic must have replication factor 1, or the group
 # coordinator is never available.

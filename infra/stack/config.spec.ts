@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { readStackConfig, stackEndpoints, stackVariables, testStackConfig, type StackConfig } from './config';
+import { kafkaServerProperties } from './components';
 
 const portsOf = (config: StackConfig): number[] => [
   config.kafka.port,
@@ -50,5 +51,43 @@ describe("the test suite's own stack", () => {
   it('is what the STACK_* variables handed to the test workers describe', () => {
     const suite = testStackConfig({});
     expect(readStackConfig(stackVariables(suite))).toEqual(suite);
+  });
+});
+
+describe('the broker configuration', () => {
+  const listeners = (properties: string): string[] =>
+    properties
+      .split('\n')
+      .filter((line) => /^(advertised\.)?listeners=|^controller\.quorum\.voters=/.test(line))
+      .flatMap((line) => line.slice(line.indexOf('=') + 1).split(','));
+
+  it('binds every listener, advertised listener and controller to loopback, plaintext or secure', () => {
+    for (const properties of [
+      kafkaServerProperties('/d', 19092, 19093),
+      kafkaServerProperties('/d', 19092, 19093, 'secret'),
+    ]) {
+      expect(listeners(properties).length).toBe(4);
+      for (const listener of listeners(properties)) expect(listener).toMatch(/(\/\/|@)127\.0\.0\.1:\d+$/);
+    }
+  });
+
+  it('secure: SCRAM-SHA-512 for clients, the StandardAuthorizer, the admin the only super user', () => {
+    const properties = kafkaServerProperties('/d', 19092, 19093, 'secret');
+    expect(properties).toContain('listeners=SASL_PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093');
+    expect(properties).toContain('listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512');
+    expect(properties).toContain(
+      'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    );
+    expect(properties).toContain('super.users=User:admin\n');
+    expect(properties).toContain('allow.everyone.if.no.acl.found=false');
+    expect(properties).not.toContain('PLAINTEXT:PLAINTEXT');
+    expect(kafkaServerProperties('/d', 19092, 19093)).not.toContain('authorizer');
+  });
+
+  it('reads STACK_KAFKA_SECURITY, and the test suite’s stack is always plaintext', () => {
+    expect(readStackConfig({}).kafka.security).toBe('plaintext');
+    expect(readStackConfig({ STACK_KAFKA_SECURITY: 'sasl' }).kafka.security).toBe('sasl');
+    expect(() => readStackConfig({ STACK_KAFKA_SECURITY: 'tls' })).toThrow(/STACK_KAFKA_SECURITY/);
+    expect(testStackConfig({ STACK_KAFKA_SECURITY: 'sasl' }).kafka.security).toBe('plaintext');
   });
 });

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -10,7 +11,17 @@ export interface StackConfig {
   dir: string;
   /** Where installs are cached (default `<dir>/install`); several stacks may share one. */
   installDir: string;
-  kafka: { version: string; port: number; controllerPort: number; heapMb: number };
+  kafka: {
+    version: string;
+    port: number;
+    controllerPort: number;
+    heapMb: number;
+    /**
+     * `sasl`: the client listener takes SCRAM-SHA-512 only, the controller's PLAIN, and the
+     * StandardAuthorizer denies what no ACL allows; users are created when the log is formatted.
+     */
+    security: KafkaStackSecurity;
+  };
   registry: { version: string; port: number; managementPort: number; heapMb: number };
   /** The document store (nx-27017; its version is pinned in document-store.requirements.txt). */
   mongo: { port: number };
@@ -18,6 +29,9 @@ export interface StackConfig {
   /** Give up waiting for a component to become ready after this long. */
   readyTimeoutMs: number;
 }
+
+export const kafkaStackSecurities = ['plaintext', 'sasl'] as const;
+export type KafkaStackSecurity = (typeof kafkaStackSecurities)[number];
 
 const projectRoot = path.resolve(__dirname, '..', '..');
 
@@ -34,6 +48,11 @@ export function readStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
   const port = (name: string, fallback: number): number => integer(name, fallback, 1, 65535);
   const text = (name: string, fallback: string): string => env[name] || fallback;
   const dir = path.resolve(text('STACK_DIR', path.join(projectRoot, '.stack')));
+  const security = text('STACK_KAFKA_SECURITY', 'plaintext');
+  if (!(kafkaStackSecurities as readonly string[]).includes(security))
+    throw new Error(
+      `STACK_KAFKA_SECURITY must be one of ${kafkaStackSecurities.join(', ')}, got '${security}'`,
+    );
   return {
     dir,
     installDir: path.resolve(text('STACK_INSTALL_DIR', path.join(dir, 'install'))),
@@ -42,6 +61,7 @@ export function readStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
       port: port('STACK_KAFKA_PORT', 19092),
       controllerPort: port('STACK_KAFKA_CONTROLLER_PORT', 19093),
       heapMb: integer('STACK_KAFKA_HEAP_MB', 768, 128, 16384),
+      security: security as KafkaStackSecurity,
     },
     registry: {
       version: text('STACK_REGISTRY_VERSION', '3.3.3'),
@@ -87,6 +107,8 @@ export function testStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
     ...ports,
     STACK_DIR: env.TEST_STACK_DIR || path.join(projectRoot, '.stack', 'test'),
     STACK_INSTALL_DIR: user.installDir,
+    // The suite's clients speak plaintext; tests of the secure broker start one of their own.
+    STACK_KAFKA_SECURITY: 'plaintext',
   });
 }
 
@@ -129,4 +151,27 @@ export function defaultKafkaBrokers(env: NodeJS.ProcessEnv = process.env): strin
 /** The registry a command-line tool talks to: SCHEMA_REGISTRY_URL, else the native stack's. */
 export function defaultSchemaRegistryUrl(env: NodeJS.ProcessEnv = process.env): string {
   return env.SCHEMA_REGISTRY_URL || stackEndpoints(readStackConfig(env)).SCHEMA_REGISTRY_URL || '';
+}
+
+/** The SCRAM users of a secure stack's broker and their passwords (generated, mode 0600). */
+export interface KafkaCredentials {
+  readonly mechanism: 'scram-sha-512';
+  readonly users: Readonly<Record<string, string>>;
+}
+
+/** Where a secure stack keeps its broker's credentials: beside the log they were formatted into. */
+export function kafkaCredentialsFile(config: Pick<StackConfig, 'dir'>): string {
+  return path.join(config.dir, 'data', 'kafka', 'credentials.json');
+}
+
+export function readKafkaCredentials(file: string): KafkaCredentials {
+  const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const users = typeof parsed === 'object' && parsed !== null && 'users' in parsed ? parsed.users : undefined;
+  if (
+    typeof users !== 'object' ||
+    users === null ||
+    !Object.values(users).every((password) => typeof password === 'string')
+  )
+    throw new Error(`${file} holds no users`);
+  return { mechanism: 'scram-sha-512', users: users as Record<string, string> };
 }

@@ -86,11 +86,16 @@ export function runLogged(
   command: string,
   args: string[],
   logPath: string,
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; secrets?: readonly string[] } = {},
 ): Promise<void> {
+  // Secrets in the arguments (passwords a format writes) never reach the log or an error.
+  const shown = (options.secrets ?? []).reduce(
+    (line, secret) => line.split(secret).join('[redacted]'),
+    `${command} ${args.join(' ')}`,
+  );
   return new Promise((resolve, reject) => {
     const log = fs.openSync(logPath, 'a');
-    fs.writeSync(log, `\n$ ${command} ${args.join(' ')}\n`);
+    fs.writeSync(log, `\n$ ${shown}\n`);
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
@@ -104,11 +109,7 @@ export function runLogged(
       fs.closeSync(log);
       if (code === 0) return resolve();
       const lines = fs.readFileSync(logPath, 'utf8').split('\n').slice(-15).join('\n');
-      reject(
-        new Error(
-          `'${command} ${args.join(' ')}' failed (${signal ?? `exit ${code}`}); see ${logPath}:\n${lines}`,
-        ),
-      );
+      reject(new Error(`'${shown}' failed (${signal ?? `exit ${code}`}); see ${logPath}:\n${lines}`));
     });
   });
 }

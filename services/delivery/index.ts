@@ -10,6 +10,7 @@ import {
   startAutoAdvance,
   type ContextModule,
   type PlatformServices,
+  type TopicSubscription,
 } from '@runtime/context';
 import { createEventWriter } from '@runtime/event-writer';
 import { meterStages, observeAll } from '@runtime/journey';
@@ -25,6 +26,11 @@ export interface DeliveryContextConfig {
 }
 
 export const deliveryGroup = 'delivery';
+/** What this context consumes: the broker's ACLs are derived from it (platform/kafka-acls.ts). */
+export const deliverySubscription = {
+  group: deliveryGroup,
+  topics: ['scm.fulfilment-requests', 'scm.warehouse-events'],
+} as const satisfies TopicSubscription;
 
 /** The inputs that come from other contexts' events: each names its fulfilment. */
 type ConsumedInput = Extract<DeliveryInput, { readonly fulfilmentId: string }>;
@@ -108,8 +114,7 @@ export async function createDeliveryContext(
   });
 
   const consumer = createAggregateConsumer(services, {
-    group: deliveryGroup,
-    topics: ['scm.fulfilment-requests', 'scm.warehouse-events'],
+    ...deliverySubscription,
     eventTypes: ['FulfilmentRequested', 'FulfilmentDestinationChanged', 'FulfilmentCancelled', 'OrderPacked'],
     store,
     route(event) {

@@ -5,7 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Shortage } from '@contracts/generated';
 import { createAggregateStore } from '@runtime/aggregate-store';
-import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
+import {
+  createEventConsumer,
+  type ContextModule,
+  type PlatformServices,
+  type TopicSubscription,
+} from '@runtime/context';
 import type { DecodedEvent } from '@runtime/serde';
 import { createEventWriter } from '@runtime/event-writer';
 import { meterStages, observeAll } from '@runtime/journey';
@@ -24,6 +29,11 @@ import {
 } from './domain';
 
 export const inventoryGroup = 'inventory';
+/** What this context consumes: the broker's ACLs are derived from it (platform/kafka-acls.ts). */
+export const inventorySubscription = {
+  group: inventoryGroup,
+  topics: ['scm.fulfilment-requests', 'scm.delivery-events'],
+} as const satisfies TopicSubscription;
 
 export interface InventoryConfig {
   readonly bodyLimitBytes: number;
@@ -273,8 +283,7 @@ export async function createInventoryContext(
    * last, stock freed by cancellations goes to those waiting for it.
    */
   const consumer = createEventConsumer(services, {
-    group: inventoryGroup,
-    topics: ['scm.fulfilment-requests', 'scm.delivery-events'],
+    ...inventorySubscription,
     eventTypes: ['FulfilmentRequested', 'FulfilmentCancelled', 'ShipmentDispatched'],
     async handleAll(batch) {
       const steps = batch.flatMap(({ event }) => {

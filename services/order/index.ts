@@ -3,7 +3,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { createAggregateStore } from '@runtime/aggregate-store';
-import { createAggregateConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
+import {
+  createAggregateConsumer,
+  type ContextModule,
+  type PlatformServices,
+  type TopicSubscription,
+} from '@runtime/context';
 import { createEventWriter } from '@runtime/event-writer';
 import { createOrderRouter, type IdempotencyRecord } from './api';
 import { orderDecider } from './domain';
@@ -15,6 +20,11 @@ export interface OrderContextConfig {
 }
 
 export const orderGroup = 'order';
+/** What this context consumes: the broker's ACLs are derived from it (platform/kafka-acls.ts). */
+export const orderSubscription = {
+  group: orderGroup,
+  topics: ['order.status-updates'],
+} as const satisfies TopicSubscription;
 
 export async function createOrderContext(
   services: PlatformServices,
@@ -43,8 +53,7 @@ export async function createOrderContext(
   // A status for an order this storefront does not know is refused (logged): nothing to update,
   // and a retry would not change that.
   const statusUpdates = createAggregateConsumer(services, {
-    group: orderGroup,
-    topics: ['order.status-updates'],
+    ...orderSubscription,
     eventTypes: ['OrderStatusChanged'],
     store,
     route(event) {

@@ -8,6 +8,7 @@ import {
   startAutoAdvance,
   type ContextModule,
   type PlatformServices,
+  type TopicSubscription,
 } from '@runtime/context';
 import { createEventWriter } from '@runtime/event-writer';
 import { meterStages } from '@runtime/journey';
@@ -16,6 +17,11 @@ import { createProductionRouter } from './api';
 import { decider, kitchenStages, type KitchenInput } from './domain';
 
 export const productionGroup = 'production';
+/** What this context consumes: the broker's ACLs are derived from it (platform/kafka-acls.ts). */
+export const productionSubscription = {
+  group: productionGroup,
+  topics: ['scm.fulfilment-requests', 'scm.inventory-events'],
+} as const satisfies TopicSubscription;
 
 /** What the context needs of the platform's settings (kept local: contexts do not import platform/). */
 export interface ProductionConfig {
@@ -81,8 +87,7 @@ export async function createProductionContext(
   const log = services.log.child({ context: 'production' });
 
   const consumer = createAggregateConsumer(services, {
-    group: productionGroup,
-    topics: ['scm.fulfilment-requests', 'scm.inventory-events'],
+    ...productionSubscription,
     eventTypes: ['FulfilmentRequested', 'FulfilmentCancelled', 'StockReserved'],
     store,
     route(event) {

@@ -5,13 +5,23 @@
  */
 import { eventTypes } from '@contracts/generated';
 import { topics, type TopicName } from '@contracts/topics';
-import { createEventConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
+import {
+  createEventConsumer,
+  type ContextModule,
+  type PlatformServices,
+  type TopicSubscription,
+} from '@runtime/context';
 import { MongoBulkWriteError } from 'mongodb';
 import { classify, isDuplicateKey } from '@runtime/errors';
 import { createTrackingRouter, type HopDocument } from './api';
 import { hopOf } from './domain';
 
 export const trackingGroup = 'tracking';
+/** What this context consumes: the broker's ACLs are derived from it (platform/kafka-acls.ts). */
+export const trackingSubscription: TopicSubscription = {
+  group: trackingGroup,
+  topics: topics.map(({ name }) => name),
+};
 
 /** Every event of an order's journey; StockReceived is keyed by SKU and belongs to no order. */
 const orderEventTypes = eventTypes.filter((type) => type !== 'StockReceived');
@@ -24,8 +34,7 @@ export async function createTrackingContext(services: PlatformServices): Promise
   const catalogueNames = new Map<string, TopicName>(topics.map(({ name }) => [services.topic(name), name]));
 
   const consumer = createEventConsumer(services, {
-    group: trackingGroup,
-    topics: topics.map(({ name }) => name),
+    ...trackingSubscription,
     eventTypes: orderEventTypes,
     /**
      * A run of events, one unordered insert for all their hops. A unique insert on the event id

@@ -9,6 +9,7 @@ import {
   startAutoAdvance,
   type ContextModule,
   type PlatformServices,
+  type TopicSubscription,
 } from '@runtime/context';
 import { createEventWriter } from '@runtime/event-writer';
 import { meterStages } from '@runtime/journey';
@@ -31,6 +32,11 @@ export interface WarehouseContextConfig {
 }
 
 export const warehouseGroup = 'warehouse';
+/** What this context consumes: the broker's ACLs are derived from it (platform/kafka-acls.ts). */
+export const warehouseSubscription = {
+  group: warehouseGroup,
+  topics: ['scm.fulfilment-requests', 'scm.production-events'],
+} as const satisfies TopicSubscription;
 
 type WarehouseStore = AggregateStore<WarehouseTask, WarehouseInput, WarehouseFact>;
 type EventInput = Extract<WarehouseInput, { readonly fulfilmentId: string }>;
@@ -86,8 +92,7 @@ export async function createWarehouseContext(
   });
 
   const consumer = createAggregateConsumer(services, {
-    group: warehouseGroup,
-    topics: ['scm.fulfilment-requests', 'scm.production-events'],
+    ...warehouseSubscription,
     eventTypes: ['FulfilmentRequested', 'FulfilmentCancelled', 'CookingCompleted', 'CookingSkipped'],
     store,
     route(event) {

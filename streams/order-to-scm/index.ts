@@ -15,6 +15,7 @@ import {
   type ContextModule,
   type EventOutcome,
   type PlatformServices,
+  type TopicSubscription,
 } from '@runtime/context';
 import {
   accepted,
@@ -39,6 +40,11 @@ import {
 } from './translate';
 
 export const orderScmAdapterGroup = 'order-scm-adapter';
+/** What this context consumes: the broker's ACLs are derived from it (platform/kafka-acls.ts). */
+export const orderScmAdapterSubscription = {
+  group: orderScmAdapterGroup,
+  topics: ['order.events'],
+} as const satisfies TopicSubscription;
 
 /** The order events SCM needs: the filter policy, and the translation's input. */
 const translatableTypes = ['OrderPlaced', 'OrderCancelled', 'DeliveryAddressChanged'] as const;
@@ -206,8 +212,7 @@ export async function createOrderScmAdapter(
   }
 
   const consumer = createEventConsumer(services, {
-    group: orderScmAdapterGroup,
-    topics: ['order.events'],
+    ...orderScmAdapterSubscription,
     // The filter policy: reviews and coupons never reach the adapter (counted as filtered).
     eventTypes: translatableTypes,
     /**

@@ -6,12 +6,28 @@
  */
 import type { EventType, OrderStatus, OrderStatusChangedV2, ScmEvent } from '@contracts/generated';
 import { createAggregateStore } from '@runtime/aggregate-store';
-import { createAggregateConsumer, type ContextModule, type PlatformServices } from '@runtime/context';
+import {
+  createAggregateConsumer,
+  type ContextModule,
+  type PlatformServices,
+  type TopicSubscription,
+} from '@runtime/context';
 import { accepted, withoutEnvelope, type Decider } from '@runtime/decider';
 import { createEventWriter } from '@runtime/event-writer';
 import { translateScmEvent } from './translate';
 
 export const scmOrderAdapterGroup = 'scm-order-adapter';
+/** What this context consumes: the broker's ACLs are derived from it (platform/kafka-acls.ts). */
+export const scmOrderAdapterSubscription = {
+  group: scmOrderAdapterGroup,
+  topics: [
+    'scm.fulfilment-requests',
+    'scm.inventory-events',
+    'scm.production-events',
+    'scm.warehouse-events',
+    'scm.delivery-events',
+  ],
+} as const satisfies TopicSubscription;
 
 /** The SCM events that can change what a customer sees (see the table in translate.ts). */
 export const progressEvents = [
@@ -57,14 +73,7 @@ export async function createScmOrderAdapter(services: PlatformServices): Promise
   });
 
   const consumer = createAggregateConsumer(services, {
-    group: scmOrderAdapterGroup,
-    topics: [
-      'scm.fulfilment-requests',
-      'scm.inventory-events',
-      'scm.production-events',
-      'scm.warehouse-events',
-      'scm.delivery-events',
-    ],
+    ...scmOrderAdapterSubscription,
     eventTypes: progressEvents,
     store,
     route(event) {
