@@ -12,6 +12,7 @@ import { toOutgoing } from '@runtime/event-writer';
 import { readPlatformConfig, type PlatformConfig } from '@platform/config';
 import type { ContextName } from '@platform/contexts';
 import { startPlatform, type RunningPlatform } from '@platform/host';
+import { kafkaClientSecurity, type KafkaSecurity } from '@runtime/kafka-security';
 import { createLogger } from '@runtime/log';
 import { RegistryClient, Serde, type DecodedEvent } from '@runtime/serde';
 import { roleFor, bearer, testAuthEnv } from './credentials';
@@ -37,8 +38,17 @@ export interface TestDeployment {
   stop(): Promise<void>;
 }
 
-export function createTestDeployment(name: string): TestDeployment {
-  const endpoints = testEndpoints();
+export interface DeploymentOptions {
+  /**
+   * Another broker than the run's (a secure one a test started): the deployment's own clients
+   * (records, publish, clean-up) use `security`, its platforms are given their own.
+   */
+  readonly kafka?: { readonly brokers: readonly string[]; readonly security: KafkaSecurity };
+}
+
+export function createTestDeployment(name: string, options: DeploymentOptions = {}): TestDeployment {
+  const run = testEndpoints();
+  const endpoints = options.kafka ? { ...run, kafkaBrokers: [...options.kafka.brokers] } : run;
   const suffix = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const namespace = `t-${name}-${suffix}.`;
   const database = `t_${name.replace(/[^a-zA-Z0-9]/g, '_')}_${suffix}`;
@@ -46,6 +56,7 @@ export function createTestDeployment(name: string): TestDeployment {
     clientId: `test-${name}`,
     brokers: endpoints.kafkaBrokers,
     logLevel: logLevel.NOTHING,
+    ...kafkaClientSecurity(options.kafka?.security ?? {}),
   });
   const serde = new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) });
   const running: RunningPlatform[] = [];
