@@ -66,7 +66,9 @@ export function createLogger(
     // The scope's fields are sanitised with the line's own fields (pino merges them first).
     mixin: () => scope.getStore() ?? {},
   };
-  return wrap(destination ? pino(options, destination) : pino(options), base);
+  // pino's own default stdout stream writes asynchronously: a line logged just before a SIGKILL
+  // (the fault hook's) or a process.exit could be lost, so stdout is written synchronously here.
+  return wrap(pino(options, destination ?? pino.destination({ dest: 1, sync: true })), base);
 }
 
 /**
