@@ -107,8 +107,6 @@ export async function startPlatform(
     onFailure: countRegistryFailures(metrics),
   });
   const serde = new Serde({ registry });
-  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
 
   const writers = new Set<WriterContext>(config.contexts.flatMap((name) => contextFactories[name].writes));
   const groups = config.contexts
@@ -150,6 +148,10 @@ export async function startPlatform(
         await admin.disconnect();
       }
     });
+
+  // After provisioning: on the secure native stack, the ACLs that let it start are granted there.
+  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
 
   // The relay needs the contexts' collections, and the contexts need the relay's hand-over.
   let relayWrite: PlatformServices['relayWrite'] = () => undefined;
