@@ -43,12 +43,24 @@ export interface DeploymentOptions {
    * Another broker than the run's (a secure one a test started): the deployment's own clients
    * (records, publish, clean-up) use `security`, its platforms are given their own.
    */
-  readonly kafka?: { readonly brokers: readonly string[]; readonly security: KafkaSecurity };
+  readonly kafka?: {
+    readonly brokers: readonly string[];
+    readonly security: KafkaSecurity;
+    /** Platforms find their principals here, as on the secure native stack they brought up. */
+    readonly stackKafkaCredentials?: string;
+  };
 }
 
 export function createTestDeployment(name: string, options: DeploymentOptions = {}): TestDeployment {
   const run = testEndpoints();
-  const endpoints = options.kafka ? { ...run, kafkaBrokers: [...options.kafka.brokers] } : run;
+  const { kafka: other } = options;
+  const endpoints = other
+    ? {
+        ...run,
+        kafkaBrokers: [...other.brokers],
+        ...(other.stackKafkaCredentials ? { stackKafkaCredentials: other.stackKafkaCredentials } : {}),
+      }
+    : run;
   const suffix = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const namespace = `t-${name}-${suffix}.`;
   const database = `t_${name.replace(/[^a-zA-Z0-9]/g, '_')}_${suffix}`;

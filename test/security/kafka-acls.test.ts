@@ -104,6 +104,20 @@ describeWithNativeInstalls('Kafka with SCRAM users and ACLs', () => {
     expect(timeline).toMatchObject({ status: 'DELIVERED' });
   });
 
+  it('npm start on the secure stack: one process, every context as scm-platform, provisioned by the stack’s admin', async () => {
+    // As a process that brought the secure native stack up: nothing provisioned beforehand.
+    const combined = createTestDeployment('secure-one', {
+      kafka: { brokers, security: as(adminPrincipal), stackKafkaCredentials: kafkaCredentialsFile(stack) },
+    });
+    try {
+      const platform = await combined.start(contextNames);
+      const { seen } = await fullJourney(() => platform.url);
+      expect(seen).toEqual(['주문접수', '조리중', '픽업완료', '포장완료', '배송중', '배송완료']);
+    } finally {
+      await combined.stop();
+    }
+  });
+
   it("refuses a context another context's consumer group: GROUP_AUTHORIZATION_FAILED", async () => {
     // kafkajs turns the broker's answer to FindCoordinator into "Failed to find group
     // coordinator"; the broker's own error code is in what it logs on the way.
