@@ -56,7 +56,10 @@ export async function up(config: StackConfig, names: readonly string[] = [], rep
 
   await installMissing(components, paths, report);
 
-  await Promise.all(
+  // Every component settles before `up` fails: a caller that cleans up on failure (`down`) must
+  // see each process this call started. With Promise.all, one still starting when another had
+  // failed (a port taken) came up after that cleanup and was left running.
+  const outcomes = await Promise.allSettled(
     components.map(async (component) => {
       if (isRunning(paths, component.name)) {
         if (await component.isReady()) {
@@ -80,6 +83,8 @@ export async function up(config: StackConfig, names: readonly string[] = [], rep
       );
     }),
   );
+  const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
   writeEndpointsFile(config);
 }
 
