@@ -21,6 +21,9 @@ export interface ReadinessProbeOptions {
   readonly timeoutMs?: number;
 }
 
+/** Group states in which a listed member is ready: stable, or in a rebalance it takes part in. */
+const memberStates = new Set(['Stable', 'PreparingRebalance', 'CompletingRebalance']);
+
 export function createReadinessProbe(options: ReadinessProbeOptions): () => Promise<ReadinessReport> {
   const timeoutMs = options.timeoutMs ?? 1_500;
 
@@ -53,7 +56,12 @@ export function createReadinessProbe(options: ReadinessProbeOptions): () => Prom
           `consumer group ${group}: the broker does not list this process as a member ` +
             `(${members.length} member(s), state ${description?.state ?? 'unknown'})`,
         ];
-      return description?.state === 'Stable' ? [] : [`consumer group ${group} is ${description?.state}`];
+      // Listed in a rebalance is still a member: rebalances are routine (an instance joins, a
+      // deploy rolls), and taking every instance out of service while one happens would empty
+      // the service exactly when it scales. A member the group dropped is caught above.
+      return description !== undefined && memberStates.has(description.state)
+        ? []
+        : [`consumer group ${group} is ${description?.state ?? 'unknown'}`];
     });
   };
 
