@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import type { EventType } from '@contracts/generated';
 import type { TopicName } from '@contracts/topics';
 import { randomUUID } from 'node:crypto';
-import type { AggregateStore } from './aggregate-store';
+import type { AggregateStore, Execution } from './aggregate-store';
 import type { Refusal } from './decider';
 import { classify, errorCodes, permanent, PlatformError, ProblemError, validationProblem } from './errors';
 import { compilePolicy } from './filter-policy';
@@ -234,6 +234,37 @@ export function refusalProblem(refusal: Refusal, subject: string): ProblemError 
 }
 
 const capitalised = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** One task an auto-advance round moves on; `step` names the move in its cause id. */
+export interface AutoStep<I> {
+  readonly fulfilmentId: string;
+  readonly step: string;
+  readonly input: I;
+}
+
+/**
+ * Writes one auto-advance round in one bulk (the tasks are independent aggregates). Each change
+ * is caused by `auto:<step>:<fulfilmentId>`, so a step repeated here or by another instance is a
+ * duplicate, and is a command with no causing event: auto-advance acts as the staff would.
+ */
+export function executeAutoSteps<S, I, F>(
+  store: AggregateStore<S, I, F>,
+  steps: readonly AutoStep<I>[],
+  now: Date,
+): Promise<Execution<S, F>[]> {
+  return store.executeAll(
+    steps.map(({ fulfilmentId, step, input }) => ({
+      id: fulfilmentId,
+      input,
+      options: {
+        causeId: `auto:${step}:${fulfilmentId}`,
+        causationId: null,
+        correlationId: fulfilmentId,
+        now,
+      },
+    })),
+  );
+}
 
 /**
  * Auto-advance (demos and load): runs `step`, which moves on whatever has waited `delayMs`,

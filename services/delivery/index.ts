@@ -7,6 +7,7 @@ import { DeliveryFailureReason, type Destination } from '@contracts/generated';
 import { createAggregateStore } from '@runtime/aggregate-store';
 import {
   createAggregateConsumer,
+  executeAutoSteps,
   startAutoAdvance,
   type ContextModule,
   type PlatformServices,
@@ -162,20 +163,7 @@ export async function createDeliveryContext(
         input: { kind: 'Deliver', proofOfDelivery: 'auto: left at the door' } satisfies DeliveryInput,
       })),
     ];
-    // One bulk for the whole step: the tasks are independent aggregates.
-    const executions = await store.executeAll(
-      steps.map(({ step, fulfilmentId, input }) => ({
-        id: fulfilmentId,
-        input,
-        options: {
-          causeId: `auto:${step}:${fulfilmentId}`,
-          // Auto-advance acts as the courier would: a command, not caused by an event.
-          causationId: null,
-          correlationId: fulfilmentId,
-          now,
-        },
-      })),
-    );
+    const executions = await executeAutoSteps(store, steps, now);
     // A refusal here means a person (or a cancellation) got there first: nothing to do.
     const advanced = executions.filter((execution) => execution.kind === 'changed').length;
     return advanced;

@@ -5,6 +5,7 @@
 import { createAggregateStore } from '@runtime/aggregate-store';
 import {
   createAggregateConsumer,
+  executeAutoSteps,
   startAutoAdvance,
   type ContextModule,
   type PlatformServices,
@@ -135,20 +136,7 @@ export async function createProductionContext(
         input: { kind: 'CompleteCooking' } satisfies KitchenInput,
       })),
     ];
-    // One bulk for the whole step: the tasks are independent aggregates.
-    const executions = await store.executeAll(
-      steps.map(({ step, fulfilmentId, input }) => ({
-        id: fulfilmentId,
-        input,
-        options: {
-          causeId: `auto:${step}:${fulfilmentId}`,
-          // Auto-advance acts as the cook would: a command, not caused by an event.
-          causationId: null,
-          correlationId: fulfilmentId,
-          now,
-        },
-      })),
-    );
+    const executions = await executeAutoSteps(store, steps, now);
     // A refusal means a cook got there first (or the order was cancelled): nothing to do.
     const advanced = executions.filter((execution) => execution.kind === 'changed').length;
     return advanced;

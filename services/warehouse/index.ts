@@ -6,6 +6,7 @@
 import { createAggregateStore, type AggregateStore } from '@runtime/aggregate-store';
 import {
   createAggregateConsumer,
+  executeAutoSteps,
   startAutoAdvance,
   type ContextModule,
   type PlatformServices,
@@ -148,23 +149,11 @@ async function advance(
   ];
   const steps = due.flatMap((task) => {
     const input = nextAutoStep(task, now, delayMs);
-    return input === undefined ? [] : [{ fulfilmentId: task.fulfilmentId, input }];
+    return input === undefined
+      ? []
+      : [{ fulfilmentId: task.fulfilmentId, step: input.kind.toLowerCase(), input }];
   });
-  // One bulk for the whole step: the tasks are independent aggregates.
-  const executions = await store.executeAll(
-    steps.map(({ fulfilmentId, input }) => ({
-      id: fulfilmentId,
-      input,
-      options: {
-        // One cause per task and step: a step repeated (here or by another instance) is a duplicate.
-        causeId: `auto:${input.kind.toLowerCase()}:${fulfilmentId}`,
-        // Auto-advance acts as the picker would: a command, not caused by an event.
-        causationId: null,
-        correlationId: fulfilmentId,
-        now,
-      },
-    })),
-  );
+  const executions = await executeAutoSteps(store, steps, now);
   let advanced = 0;
   for (const [i, execution] of executions.entries()) {
     if (execution.kind === 'changed') advanced += 1;
