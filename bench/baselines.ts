@@ -48,7 +48,7 @@ export interface BaselineEnv {
   kafkaBrokers: string[];
   /** The kafkajs lanes' SASL and TLS (B0's Java tools run plaintext only). */
   kafkaSecurity?: KafkaSecurity;
-  /** e.g. 'mongodb://127.0.0.1:37017/' */
+  /** e.g. 'mongodb://127.0.0.1:17017/' */
   mongoUrl: string;
   /** The stack's Kafka jars (`<installDir>/kafka-<version>/libs`, kafka-tools included), for B0. */
   kafkaLibsDir: string;

@@ -21,7 +21,7 @@ const given = {
 const stackAnswer = {
   KAFKA_BROKERS: '127.0.0.1:19092',
   SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081/apis/ccompat/v7',
-  MONGO_URL: 'mongodb://127.0.0.1:37017/',
+  MONGO_URL: 'mongodb://127.0.0.1:17017/',
   PROMETHEUS_URL: 'http://127.0.0.1:19090',
 };
 

@@ -361,7 +361,7 @@ export const stackVariables: readonly VariableReference[] = [
   },
   {
     name: 'STACK_MONGO_PORT',
-    default: '37017',
+    default: '17017',
     range: '1–65535',
     meaning: 'the document store (its version is pinned in `infra/stack/document-store.requirements.txt`)',
   },

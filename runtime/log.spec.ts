@@ -145,7 +145,7 @@ describe('secrets', () => {
       kafka: 'kafka:9092',
       error: { message: 'cannot reach mongodb://[redacted]@db.internal:27017/scm' },
     });
-    expect(withoutCredentials('mongodb://127.0.0.1:37017/')).toBe('mongodb://127.0.0.1:37017/');
+    expect(withoutCredentials('mongodb://127.0.0.1:17017/')).toBe('mongodb://127.0.0.1:17017/');
   });
 });
 

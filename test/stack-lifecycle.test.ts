@@ -20,9 +20,9 @@ describeWithNativeInstalls('native stack lifecycle', () => {
     ...process.env,
     STACK_DIR: dir,
     STACK_INSTALL_DIR: ownStack.installDir,
-    STACK_KAFKA_PORT: '39092',
-    STACK_KAFKA_CONTROLLER_PORT: '39093',
-    STACK_MONGO_PORT: '39017',
+    STACK_KAFKA_PORT: '28092',
+    STACK_KAFKA_CONTROLLER_PORT: '28093',
+    STACK_MONGO_PORT: '28017',
   });
   const components = ['kafka', 'mongo'];
   const lines: string[] = [];
@@ -47,13 +47,13 @@ describeWithNativeInstalls('native stack lifecycle', () => {
     lines.length = 0;
     await up(config, components, (line) => lines.push(line));
     expect(lines).toContain('mongo: found dead (crashed or killed); restarting');
-    expect(lines).toContain('kafka: already running at 127.0.0.1:39092');
+    expect(lines).toContain('kafka: already running at 127.0.0.1:28092');
 
     const pids = (await status(config)).flatMap((row) => (row.pid ? [row.pid] : []));
     await down(config);
     expect(pids.filter(isAlive)).toEqual([]);
-    expect(await portIsOpen(39092)).toBe(false);
-    expect(await portIsOpen(39017)).toBe(false);
+    expect(await portIsOpen(28092)).toBe(false);
+    expect(await portIsOpen(28017)).toBe(false);
     expect((await status(config)).map((row) => row.state)).toEqual([
       'stopped',
       'stopped',

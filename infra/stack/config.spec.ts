@@ -22,7 +22,7 @@ describe("the test suite's own stack", () => {
         STACK_DIR: '/tmp/mine',
         STACK_KAFKA_PORT: '19192',
         STACK_REGISTRY_PORT: '18181',
-        STACK_MONGO_PORT: '37117',
+        STACK_MONGO_PORT: '17117',
         STACK_PROMETHEUS_PORT: '19190',
       },
     ],
@@ -39,10 +39,18 @@ describe("the test suite's own stack", () => {
     expect(suite.installDir).toBe(user.installDir);
   });
 
+  it('keeps every default port, the user’s and the suite’s, below the ephemeral range', () => {
+    // Linux hands out 32768–60999 as source ports of outgoing connections; a listener there
+    // can find its port taken by any client on the machine.
+    const ephemeralFrom = 32768;
+    for (const config of [readStackConfig({}), testStackConfig({})])
+      expect(portsOf(config).filter((port) => port >= ephemeralFrom)).toEqual([]);
+  });
+
   it('lives in .stack/test by default, and moves with TEST_STACK_DIR and TEST_STACK_*_PORT', () => {
     const suite = testStackConfig({});
     expect(suite.dir).toBe(path.join(readStackConfig({}).dir, 'test'));
-    expect(portsOf(suite)).toEqual([19192, 19193, 18181, 18182, 37117, 19190]);
+    expect(portsOf(suite)).toEqual([19192, 19193, 18181, 18182, 17117, 19190]);
     const moved = testStackConfig({ TEST_STACK_DIR: '/tmp/suite', TEST_STACK_KAFKA_PORT: '51192' });
     expect(moved.dir).toBe('/tmp/suite');
     expect(moved.kafka.port).toBe(51192);

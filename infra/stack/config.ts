@@ -4,7 +4,10 @@ import path from 'node:path';
 /**
  * Everything the native stack needs to know, read once from the environment. Ports default
  * to values next to, but not on, the standard ones (9092, 8081, 27017, 9090) so that the
- * stack can run beside a developer's own services.
+ * stack can run beside a developer's own services, and below Linux's ephemeral range
+ * (32768–60999): a port in it can be taken at any moment as the source port of some outgoing
+ * connection, and a broker that then cannot bind exits while starting (most likely how a CI run
+ * lost the lifecycle test's Kafka on 39092/39093).
  */
 export interface StackConfig {
   /** Root of data, logs and pid files; ignored by git. */
@@ -69,7 +72,7 @@ export function readStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
       managementPort: port('STACK_REGISTRY_MANAGEMENT_PORT', 18082),
       heapMb: integer('STACK_REGISTRY_HEAP_MB', 512, 128, 16384),
     },
-    mongo: { port: port('STACK_MONGO_PORT', 37017) },
+    mongo: { port: port('STACK_MONGO_PORT', 17017) },
     prometheus: {
       port: port('STACK_PROMETHEUS_PORT', 19090),
       scrapeConfig: path.resolve(
@@ -87,7 +90,7 @@ export function readStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
  * The stack the test suite runs on when no endpoints are given: its own data directory
  * (`.stack/test`, or `TEST_STACK_DIR`) and ports, so the topics, subjects and databases tests
  * create never land in the stack `npm start` uses, and both can run side by side. Each port is
- * the user's stack's plus 100 (19192, 18181, 37117, 19190 by default; a further 100 if that
+ * the user's stack's plus 100 (19192, 18181, 17117, 19190 by default; a further 100 if that
  * would meet one of the user's ports), or `TEST_<variable>` (e.g. `TEST_STACK_KAFKA_PORT`).
  * Installs are shared with the user's stack; versions and heaps follow the same variables.
  */

@@ -112,7 +112,11 @@ export function portIsOpen(port: number, host = '127.0.0.1', timeoutMs = 1_000):
   });
 }
 
-/** Last lines of a log since the latest start, for error messages and `logs`. */
+/**
+ * Last lines of a log since the latest start, for error messages and `logs`. A JVM that fails
+ * says why long before its last line (Kafka logs a page of orderly shutdown after the error),
+ * so the run's first error lines come first, then the tail.
+ */
 export function tail(file: string, lines = 20): string {
   let text: string;
   try {
@@ -121,6 +125,11 @@ export function tail(file: string, lines = 20): string {
     return '(no log yet)';
   }
   const lastStart = text.lastIndexOf('\n=== ');
-  const run = lastStart >= 0 ? text.slice(lastStart + 1) : text;
-  return run.trimEnd().split('\n').slice(-lines).join('\n');
+  const run = (lastStart >= 0 ? text.slice(lastStart + 1) : text).trimEnd().split('\n');
+  const last = run.slice(-lines);
+  const errors = run
+    .slice(0, run.length - last.length)
+    .filter((line) => /\b(ERROR|FATAL)\b|Exception/.test(line))
+    .slice(0, 10);
+  return errors.length === 0 ? last.join('\n') : [...errors, '[…]', ...last].join('\n');
 }

@@ -19,7 +19,7 @@ import { waitFor } from '@test/harness/wait';
 import { spawnCountingWorker } from '@test/fixtures/spawn-worker';
 
 const endpoints = testEndpoints();
-const storePort = 39027;
+const storePort = 28027;
 
 describeWithNativeInstalls('document store outage under a consumer', () => {
   const kafka = new Kafka({
