@@ -362,12 +362,16 @@ describe('the Helm chart', () => {
     expect(rendered?.config).toEqual(desiredTopic(first, 1).config);
   });
 
-  it('refuses values the code rules out: more instances than partitions, an unknown context', () => {
+  it('refuses values the code rules out: more instances than partitions, a misspelt setting, an unknown context', () => {
     const tooMany = template({ contexts: { inventory: { maxReplicas: 7 } } }, 'too-many');
     expect(tooMany.status).not.toBe(0);
     expect(tooMany.output).toContain(
       'contexts.inventory.maxReplicas is 7, but its consumer group inventory can share at most 6 partitions',
     );
+    // values.schema.json: a misspelt setting is refused, not silently ignored.
+    const misspelt = template({ autoscaling: { keda: { enabeld: false } } }, 'misspelt');
+    expect(misspelt.status).not.toBe(0);
+    expect(misspelt.output).toContain("at '/autoscaling/keda': additional properties 'enabeld' not allowed");
     const typo = template({ contexts: { invntory: {} } }, 'typo');
     expect(typo.status).not.toBe(0);
     expect(typo.output).toContain('contexts.invntory: no such context');
