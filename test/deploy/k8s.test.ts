@@ -167,6 +167,8 @@ const withoutKeda = {
   networkPolicy: { enabled: false },
 };
 const fixedReplicas = {
+  topicNamespace: 'qa.',
+  provisionJob: { enabled: true, adminSecret: { name: 'kafka-admin' } },
   autoscaling: { keda: { enabled: false }, hpa: { enabled: false } },
   podDisruptionBudget: { enabled: false },
   contexts: { inventory: { replicas: 2 }, tracking: { enabled: false } },
@@ -351,6 +353,19 @@ describe('the Helm chart', () => {
       );
       expect(user.authorization.acls).toEqual(expected);
     }
+  });
+
+  it('provisions without Strimzi through a hook Job running kafka:provision as the admin', () => {
+    const { manifests } = template(fixedReplicas, 'provision-job');
+    const job = named(manifests, 'Job', `${release}-kafka-provision`);
+    expect(job.metadata.annotations).toMatchObject({ 'helm.sh/hook': 'pre-install,pre-upgrade' });
+    const [container] = spec<{ template: { spec: { containers: Container[] } } }>(job).template.spec
+      .containers;
+    expect(container?.command).toEqual(['node', '--import', 'tsx', 'platform/provision.ts']);
+    expect(container?.args).toEqual(['--namespace=qa.', '--replication-factor=3']);
+    const both = template({ ...fixedReplicas, strimzi: { topics: true } }, 'provision-both');
+    expect(both.status).not.toBe(0);
+    expect(both.output).toContain('provisionJob and strimzi.topics/users both provision');
   });
 
   it('computes min.insync.replicas from the replication factor as the code does', () => {
