@@ -33,10 +33,18 @@ function compilerOptions(): ts.CompilerOptions {
   return ts.parseJsonConfigFileContent(config, ts.sys, repoRoot).options;
 }
 
-/** Every repository file (not node_modules) the entry points load, through the compiler's own resolution. */
-function loadedFiles(entries: readonly string[]): Set<string> {
+interface Loaded {
+  /** Repository files, relative to its root. */
+  readonly files: Set<string>;
+  /** npm packages imported from those files. */
+  readonly packages: Set<string>;
+}
+
+/** Every repository file and npm package the entry points load, through the compiler's own resolution. */
+function loaded(entries: readonly string[]): Loaded {
   const options = compilerOptions();
   const seen = new Set<string>();
+  const packages = new Set<string>();
   const pending = entries.map((entry) => path.join(repoRoot, entry));
   for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
     if (seen.has(file)) continue;
@@ -44,26 +52,43 @@ function loadedFiles(entries: readonly string[]): Set<string> {
     const { importedFiles } = ts.preProcessFile(fs.readFileSync(file, 'utf8'), true, true);
     for (const { fileName } of importedFiles) {
       const resolved = ts.resolveModuleName(fileName, file, options, ts.sys).resolvedModule;
-      if (resolved === undefined || resolved.isExternalLibraryImport) continue;
+      if (resolved === undefined) continue;
+      if (resolved.isExternalLibraryImport) {
+        // Type-only packages (@types/…) are erased; node: builtins resolve to @types/node.
+        const name = resolved.packageId?.name;
+        if (name !== undefined && !name.startsWith('@types/')) packages.add(name);
+        continue;
+      }
       // Type-only declarations of generated code resolve to .ts files too; all are local sources.
       pending.push(path.resolve(resolved.resolvedFileName));
     }
   }
-  return new Set([...seen].map((file) => path.relative(repoRoot, file)));
+  return { files: new Set([...seen].map((file) => path.relative(repoRoot, file))), packages };
 }
+
+const runtimeDependencies = Object.keys(
+  (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { dependencies: object })
+    .dependencies,
+);
 
 describe('the platform image (infra/docker/Dockerfile)', () => {
   const copied = copiedPaths(fs.readFileSync(dockerfile, 'utf8'));
 
   it('copies every module its commands load', () => {
-    const missing = [...loadedFiles(entryPoints)].filter(
+    const missing = [...loaded(entryPoints).files].filter(
       (file) => !copied.some((source) => file === source || file.startsWith(`${source}${path.sep}`)),
     );
     expect(missing).toEqual([]);
   });
 
+  it('needs no package the image leaves out (npm ci --omit=dev)', () => {
+    const devOnly = [...loaded(entryPoints).packages].filter((name) => !runtimeDependencies.includes(name));
+    expect(devOnly).toEqual([]);
+  });
+
   it('finds the imports it checks (a check that resolved nothing would pass anything)', () => {
-    const files = loadedFiles(['platform/main.ts']);
+    const { files, packages } = loaded(['platform/main.ts']);
+    expect(packages).toContain('kafkajs');
     expect(files).toContain('infra/stack/components.ts');
     expect(files).toContain('services/inventory/index.ts');
     expect(copiedPaths('COPY a b ./\nCOPY --from=build /x /y\nRUN x\n')).toEqual(['a', 'b']);
