@@ -23,6 +23,8 @@ const chart = path.resolve(__dirname, '..', '..', 'infra', 'k8s', 'scm-platform'
 const release = 'scm';
 const kubernetesVersions = ['1.29.0', '1.37.0'];
 const catalogue = deploymentCatalogue();
+/** The tests that run helm or kubernetes-validate many times: 40–60 s here on two busy cores. */
+const slowTestMs = 5 * 60_000;
 
 interface Manifest {
   readonly apiVersion: string;
@@ -188,31 +190,44 @@ afterAll(() => {
 });
 
 describe('the Helm chart', () => {
-  it('passes helm lint --strict with the defaults and with every option', () => {
-    for (const [name, values] of Object.entries({ defaults: {}, everyOption, withoutKeda })) {
-      const { status, output } = run(helm, [
-        'lint',
-        '--strict',
-        chart,
-        '-f',
-        valuesFile(`lint-${name}`, values),
-      ]);
-      expect({ name, status, output }).toEqual({
-        name,
-        status: 0,
-        output: expect.stringContaining('0 chart(s) failed'),
-      });
-    }
-  });
+  it(
+    'passes helm lint --strict with the defaults and with every option',
+    () => {
+      for (const [name, values] of Object.entries({ defaults: {}, everyOption, withoutKeda })) {
+        const { status, output } = run(helm, [
+          'lint',
+          '--strict',
+          chart,
+          '-f',
+          valuesFile(`lint-${name}`, values),
+        ]);
+        expect({ name, status, output }).toEqual({
+          name,
+          status: 0,
+          output: expect.stringContaining('0 chart(s) failed'),
+        });
+      }
+    },
+    slowTestMs,
+  );
 
-  it('renders only objects that validate against the Kubernetes and CRD schemas, in every scenario', () => {
-    for (const [name, values] of Object.entries({ defaults: {}, everyOption, withoutKeda, fixedReplicas })) {
-      const { status, output, manifests } = template(values, name);
-      expect({ name, status, output: status === 0 ? '' : output }).toEqual({ name, status: 0, output: '' });
-      expect(manifests.length).toBeGreaterThan(catalogue.contexts.length);
-      expect({ name, failures: validateAll(name, manifests) }).toEqual({ name, failures: [] });
-    }
-  });
+  it(
+    'renders only objects that validate against the Kubernetes and CRD schemas, in every scenario',
+    () => {
+      for (const [name, values] of Object.entries({
+        defaults: {},
+        everyOption,
+        withoutKeda,
+        fixedReplicas,
+      })) {
+        const { status, output, manifests } = template(values, name);
+        expect({ name, status, output: status === 0 ? '' : output }).toEqual({ name, status: 0, output: '' });
+        expect(manifests.length).toBeGreaterThan(catalogue.contexts.length);
+        expect({ name, failures: validateAll(name, manifests) }).toEqual({ name, failures: [] });
+      }
+    },
+    slowTestMs,
+  );
 
   it('knows the schema of every custom resource it renders', () => {
     expect(crds.kinds).toEqual(
@@ -392,32 +407,36 @@ describe('the Helm chart', () => {
     expect(typo.output).toContain('contexts.invntory: no such context');
   });
 
-  it('fails the check on a broken manifest', () => {
-    const { manifests } = template(everyOption, 'broken');
-    const deployment = named(manifests, 'Deployment', `${release}-inventory`);
-    const broken = JSON.parse(JSON.stringify(deployment)) as {
-      spec: DeploymentSpec & { template: { spec: { containers: object[] } } };
-    };
-    const [container] = broken.spec.template.spec.containers;
-    Object.assign(container ?? {}, {
-      livenessProbe: { httpGet: { path: '/health', port: 'http' }, periodSecond: 10 },
-    });
-    const built = validateBuiltIn('broken-deployment', [broken as unknown as Manifest]);
-    expect(built.failures.join('\n')).toContain("'periodSecond' was unexpected");
+  it(
+    'fails the check on a broken manifest',
+    () => {
+      const { manifests } = template(everyOption, 'broken');
+      const deployment = named(manifests, 'Deployment', `${release}-inventory`);
+      const broken = JSON.parse(JSON.stringify(deployment)) as {
+        spec: DeploymentSpec & { template: { spec: { containers: object[] } } };
+      };
+      const [container] = broken.spec.template.spec.containers;
+      Object.assign(container ?? {}, {
+        livenessProbe: { httpGet: { path: '/health', port: 'http' }, periodSecond: 10 },
+      });
+      const built = validateBuiltIn('broken-deployment', [broken as unknown as Manifest]);
+      expect(built.failures.join('\n')).toContain("'periodSecond' was unexpected");
 
-    const user = JSON.parse(JSON.stringify(named(manifests, 'KafkaUser', 'scm-inventory'))) as Manifest & {
-      spec: { authorization: { acls: { operations: string[] }[] } };
-    };
-    const [rule] = user.spec.authorization.acls;
-    if (rule) rule.operations = ['Reed'];
-    expect(crds.validate(user).join('\n')).toContain('/spec/authorization/acls/0/operations/0');
+      const user = JSON.parse(JSON.stringify(named(manifests, 'KafkaUser', 'scm-inventory'))) as Manifest & {
+        spec: { authorization: { acls: { operations: string[] }[] } };
+      };
+      const [rule] = user.spec.authorization.acls;
+      if (rule) rule.operations = ['Reed'];
+      expect(crds.validate(user).join('\n')).toContain('/spec/authorization/acls/0/operations/0');
 
-    const scaled = JSON.parse(
-      JSON.stringify(named(manifests, 'ScaledObject', `${release}-inventory`)),
-    ) as Manifest & {
-      spec: Record<string, unknown>;
-    };
-    scaled.spec.maxReplicas = 6;
-    expect(crds.validate(scaled).join('\n')).toContain('must NOT have additional properties');
-  });
+      const scaled = JSON.parse(
+        JSON.stringify(named(manifests, 'ScaledObject', `${release}-inventory`)),
+      ) as Manifest & {
+        spec: Record<string, unknown>;
+      };
+      scaled.spec.maxReplicas = 6;
+      expect(crds.validate(scaled).join('\n')).toContain('must NOT have additional properties');
+    },
+    slowTestMs,
+  );
 });
