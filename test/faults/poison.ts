@@ -26,6 +26,7 @@ import { placementOf, type TopicName, type WriterContext } from '@contracts/topi
 import { contextFactories, contextNames, type ContextName } from '@platform/contexts';
 import type { Publication } from '@runtime/decider';
 import { deadLetterHeaders } from '@runtime/dead-letters';
+import { errorCodes, isPlatformError } from '@runtime/errors';
 import { toOutgoing } from '@runtime/event-writer';
 import { RegistryClient, Serde, type DecodedEvent } from '@runtime/serde';
 import { statusRank, type StorefrontStatus } from '@services/order/domain';
@@ -464,9 +465,13 @@ function codesForBytes(bytes: Buffer): string[] {
 async function unknownSchemaId(registry: RegistryClient, random: Random): Promise<number> {
   for (;;) {
     const id = 1_000_000_000 + Math.floor(random() * 1_000_000_000);
+    // Only the registry's 404 says unknown; any other failure (the registry down) is the caller's.
     const known = await registry.schemaById(id).then(
       () => true,
-      (error: unknown) => !(error instanceof Error && 'code' in error && error.code === 'UNKNOWN_SCHEMA_ID'),
+      (error: unknown) => {
+        if (isPlatformError(error) && error.code === errorCodes.UNKNOWN_SCHEMA_ID) return false;
+        throw error;
+      },
     );
     if (!known) return id;
   }
