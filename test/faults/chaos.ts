@@ -8,7 +8,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { contextNames } from '@platform/contexts';
+import type { Endpoints } from '@test/harness/endpoints';
+import { createTestDeployment } from '@test/harness/platform';
+import { runHttpAbuseScenario } from './http-abuse';
 import { faultTopology, startFaultPlatform } from './platform';
+import { runPoisonScenario } from './poison';
 import { passed, type ScenarioResult } from './results';
 import { runScenario } from './run';
 import { scenarios } from './scenarios';
@@ -20,7 +25,9 @@ const usage = `npm run chaos -- [--repeat N] [--duration SECONDS] [--rate ORDERS
   --duration  how long the load runs per scenario (default 20)
   --rate      orders placed per second (default 2)
   --seed      first seed (default 14)
-  --only      run only scenarios whose name contains TEXT (repeatable)`;
+  --only      run only scenarios whose name contains TEXT (repeatable)
+
+The poison-record and HTTP-abuse scenarios run last, on a platform hosted in this process.`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -64,6 +71,8 @@ async function main(): Promise<number> {
         say(`round ${round + 1}/${repeat}: ${scenario.name} (seed ${seed})`);
         results.push(await runScenario(platform, scenario, { seed, ratePerSec, durationMs, say }));
       }
+    if (!values.only || values.only.some((text) => 'poison records HTTP abuse'.includes(text)))
+      results.push(...(await abuseRounds(platform.deployment.endpoints, repeat, firstSeed, say)));
   } finally {
     await platform.stop();
   }
@@ -76,6 +85,51 @@ async function main(): Promise<number> {
   );
   say(`results written to ${path.relative(process.cwd(), file)}`);
   return results.every(passed) ? 0 : 1;
+}
+
+/**
+ * The scenarios that kill nothing (poison records, HTTP abuse), against one whole platform hosted
+ * here on the same stack, as `test/faults/abuse.test.ts` runs them once.
+ */
+async function abuseRounds(
+  endpoints: Endpoints,
+  repeat: number,
+  firstSeed: number,
+  say: (line: string) => void,
+): Promise<ScenarioResult[]> {
+  const deployment = createTestDeployment('chaos-abuse', { endpoints });
+  const rateLimit = 150;
+  const results: ScenarioResult[] = [];
+  try {
+    const hosted = await deployment.start(contextNames, {
+      AUTO_ADVANCE_MS: '50',
+      HTTP_RATE_LIMIT: String(rateLimit),
+      HTTP_RATE_LIMIT_WINDOW_MS: '10000',
+    });
+    for (let round = 0; round < repeat; round += 1) {
+      const seed = firstSeed + round;
+      say(`round ${round + 1}/${repeat}: poison records and HTTP abuse (seed ${seed})`);
+      const poison = await runPoisonScenario({
+        seed,
+        namespace: deployment.namespace,
+        url: hosted.url,
+        endpoints,
+      });
+      const abuse = await runHttpAbuseScenario({
+        seed,
+        url: hosted.url,
+        rateLimit,
+        adminGroup: `${deployment.namespace}order-scm-adapter`,
+      });
+      for (const result of [poison, abuse]) {
+        say(`[${result.scenario}] ${passed(result) ? 'passed' : `FAILED: ${result.problems.join('; ')}`}`);
+        results.push(result);
+      }
+    }
+  } finally {
+    await deployment.stop().catch(() => undefined);
+  }
+  return results;
 }
 
 main().then(
