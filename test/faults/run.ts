@@ -5,7 +5,7 @@
 import { realisticMix, startTraffic, type TrafficSummary } from '../../simulator/traffic';
 import { mapViewOf } from '../../simulator/plan';
 import { tokenOf } from '@test/harness/credentials';
-import { check, type LedgerReceipt, type StockLevel } from './checker';
+import { check, type LedgerReceipt, type ObservedEvent, type StockLevel } from './checker';
 import type { FaultPlatform } from './platform';
 import type { ScenarioResult } from './results';
 
@@ -27,6 +27,8 @@ export interface FaultOutcome {
   readonly otherInputs?: number;
   /** What it saw go wrong itself. */
   readonly problems?: readonly string[];
+  /** Event ids it re-published on purpose: a copy whose original predates the run is no new event. */
+  readonly copiedEventIds?: readonly string[];
 }
 
 export interface Scenario {
@@ -150,7 +152,7 @@ export async function runScenario(
       otherInputs: outcome.otherInputs ?? 0,
     },
     {
-      events: await platform.eventsSince(from),
+      events: withoutStaleCopies(await platform.eventsSince(from), outcome.copiedEventIds ?? []),
       stockBefore,
       stockAfter: await stock(),
       components: mapping.products,
@@ -184,4 +186,16 @@ async function getJson(
   const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${tokenOf(role)}` } });
   if (!response.ok) throw new Error(`GET ${path}: HTTP ${response.status} ${await response.text()}`);
   return (await response.json()) as Record<string, unknown>;
+}
+
+/**
+ * Drops the copies a fault re-published of events from before this run: with their originals
+ * outside the window read, they would look like new events. A copy of an event inside the window
+ * stays, and the checker takes it for the redelivery it is.
+ */
+function withoutStaleCopies(events: readonly ObservedEvent[], copied: readonly string[]): ObservedEvent[] {
+  const ids = new Set(copied);
+  const seen = new Map<string, number>();
+  for (const event of events) seen.set(event.eventId, (seen.get(event.eventId) ?? 0) + 1);
+  return events.filter((event) => !(ids.has(event.eventId) && seen.get(event.eventId) === 1));
 }

@@ -190,6 +190,7 @@ export const scenarios: readonly Scenario[] = [
       // a producer retry or a mirror would make them, some long after the original (stale).
       const { deployment, kafka } = platform;
       let copies = 0;
+      const copiedEventIds: string[] = [];
       const producer = kafka.producer();
       await producer.connect();
       try {
@@ -202,6 +203,7 @@ export const scenarios: readonly Scenario[] = [
           const records = await deployment.records(`${deployment.namespace}${topic}`);
           const picked = records.filter((_, i) => (i * 7919 + seed) % 10 === 0);
           copies += picked.length;
+          copiedEventIds.push(...picked.flatMap((record) => record.headers['event-id'] ?? []));
           if (picked.length > 0)
             await producer.send({
               topic: `${deployment.namespace}${topic}`,
@@ -216,7 +218,11 @@ export const scenarios: readonly Scenario[] = [
         await producer.disconnect();
       }
       say(`re-published ${copies} copies`);
-      return { otherInputs: copies, problems: copies === 0 ? ['nothing was copied'] : [] };
+      return {
+        otherInputs: copies,
+        copiedEventIds,
+        problems: copies === 0 ? ['nothing was copied'] : [],
+      };
     },
   },
   {
