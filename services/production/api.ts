@@ -123,6 +123,8 @@ export function createProductionRouter(options: ProductionApiOptions): Router {
     return current(taskId);
   }
 
+  // Like the warehouse's list, kept in this context: each owns its task model and query (delivery's
+  // already differs: several statuses, zones), and the runtime knows no waves.
   router.get('/tasks', async (ctx) => {
     const { status, wave } = ctx.query;
     const filter: Filter<HeadDocument<KitchenTask>> = {};

@@ -80,6 +80,8 @@ export function createWarehouseRouter(options: WarehouseApiOptions): Router {
     return current(taskId);
   }
 
+  // Like the kitchen's list, kept in this context: each owns its task model and query (delivery's
+  // already differs: several statuses, zones), and the runtime knows no waves.
   router.get('/tasks', async (ctx) => {
     const { status, wave } = ctx.query;
     const filter: Filter<HeadDocument<WarehouseTask>> = {};
