@@ -12,14 +12,15 @@ const shared = {
   // the suite fast on two cores.
   transform: {
     '^.+\\.ts$': 'ts-jest',
-    // jose 6 is published as ES modules only: Node loads it (require of ESM), jest's module
-    // system does not, so its files are transpiled to CommonJS like ours.
-    '^.+/node_modules/jose/.+\\.js$': [
+    // jose 6 and p-retry 7 (with its is-network-error) are published as ES modules only: Node
+    // loads them (require of ESM), jest's module system does not, so their files are transpiled
+    // to CommonJS like ours.
+    '^.+/node_modules/(jose|p-retry|is-network-error)/.+\\.js$': [
       'ts-jest',
       { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', isolatedModules: true } },
     ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|p-retry|is-network-error)/)'],
   testPathIgnorePatterns: ['/node_modules/', '/.stack/'],
 };
 

@@ -13,6 +13,7 @@
  * The live-registry part of the gate (same rule, asked of the registry) comes with the serde.
  */
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { runGate, type Finding, type Snapshot } from './compatibility';
 import { isShallowRepository, readSnapshots, resolveCommit, schemaCommits } from './git';
 import { lintSchemaSet, loadSchemaSet, readSchemaFiles } from './loader';
@@ -78,26 +79,22 @@ export function runCompatibilityCheck(options: CheckOptions): Finding[] {
   return [...findings, ...runGate({ head, base, history: snapshots })];
 }
 
-function parseArgs(argv: readonly string[]): CheckOptions | string {
-  let base: string | undefined;
-  let history = true;
-  for (let index = 0; index < argv.length; index += 1) {
-    const arg = argv[index];
-    if (arg === '--base') {
-      base = argv[index + 1];
-      if (base === undefined || base.startsWith('--')) return '--base needs a git ref';
-      index += 1;
-    } else if (arg === '--no-history') {
-      history = false;
-    } else {
-      return `unknown argument ${arg ?? ''}`;
-    }
+function readOptions(argv: string[]): CheckOptions | string {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: { base: { type: 'string' }, 'no-history': { type: 'boolean', default: false } },
+      strict: true,
+    });
+    return { root: resolve(__dirname, '..'), base: values.base, history: !values['no-history'] };
+  } catch (error) {
+    // Unknown option, missing ref, a positional argument: said as node:util words it.
+    return error instanceof Error ? error.message : String(error);
   }
-  return { root: resolve(__dirname, '..'), base, history };
 }
 
-function main(argv: readonly string[]): number {
-  const options = parseArgs(argv);
+function main(argv: string[]): number {
+  const options = readOptions(argv);
   if (typeof options === 'string') {
     console.error(`${options}\nusage: tsx contracts/check-compatibility.ts [--base REF] [--no-history]`);
     return 2;

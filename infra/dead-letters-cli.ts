@@ -10,6 +10,7 @@
  * authenticates as KAFKA_SASL_USERNAME, else, on the secure native stack, as its admin: replaying
  * writes to another context's topic, which no context's principal may.
  */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { deadLetterTopicName } from '@contracts/topics';
 import {
@@ -55,33 +56,34 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
 }
 
 async function list(admin: DeadLetterAdmin, args: string[]): Promise<number> {
-  const flags = parseFlags(args, ['--include-handled', '--json'], ['--limit', '--from']);
-  if (flags.positional.length > 0) throw new UsageError(`list takes no ids: ${flags.positional.join(' ')}`);
-  const limit = flags.values.get('--limit');
-  const from = flags.values.get('--from');
+  const { values, positionals } = parseCommandArgs(args, {
+    'include-handled': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    limit: { type: 'string' },
+    from: { type: 'string' },
+  });
+  if (positionals.length > 0) throw new UsageError(`list takes no ids: ${positionals.join(' ')}`);
+  const { limit, from, json, 'include-handled': includeHandled } = values;
   if (limit !== undefined && !/^[1-9][0-9]*$/.test(limit))
     throw new UsageError('--limit must be a positive number');
   if (from !== undefined && !/^(0|[1-9][0-9]*)$/.test(from)) throw new UsageError('--from must be an offset');
   const result = await admin.list({
     limit: limit === undefined ? 100 : Number(limit),
-    includeHandled: flags.switches.has('--include-handled'),
+    includeHandled,
     ...(from === undefined ? {} : { fromOffset: from }),
   });
-  if (flags.switches.has('--json')) {
+  if (json) {
     console.log(JSON.stringify(result, null, 2));
     return 0;
   }
   if (result.letters.length === 0) {
-    console.log(
-      `no ${flags.switches.has('--include-handled') ? '' : 'pending '}dead letters in ${result.topic}`,
-    );
+    console.log(`no ${includeHandled ? '' : 'pending '}dead letters in ${result.topic}`);
     return 0;
   }
-  const withState = flags.switches.has('--include-handled');
   console.log(
     table(
-      withState ? [...listHeader, 'STATE'] : listHeader,
-      result.letters.map((letter) => row(letter, withState)),
+      includeHandled ? [...listHeader, 'STATE'] : listHeader,
+      result.letters.map((letter) => row(letter, includeHandled)),
     ),
   );
   console.log(
@@ -92,10 +94,9 @@ async function list(admin: DeadLetterAdmin, args: string[]): Promise<number> {
 }
 
 async function act(admin: DeadLetterAdmin, action: 'replay' | 'drop', args: string[]): Promise<number> {
-  const flags = parseFlags(args, ['--all'], []);
-  const all = flags.switches.has('--all');
-  if (all === flags.positional.length > 0)
-    throw new UsageError(`${action} needs either ids (partition:offset) or --all`);
+  const { values, positionals: ids } = parseCommandArgs(args, { all: { type: 'boolean', default: false } });
+  const all = values.all;
+  if (all === ids.length > 0) throw new UsageError(`${action} needs either ids (partition:offset) or --all`);
   const perform = (ids: string[]): Promise<ActionResult[]> =>
     action === 'replay' ? admin.replay(ids) : admin.drop(ids);
   const results: ActionResult[] = [];
@@ -110,7 +111,7 @@ async function act(admin: DeadLetterAdmin, action: 'replay' | 'drop', args: stri
       if (!page.more || handled.every((r) => r.outcome === 'already-handled')) break;
     }
   } else {
-    results.push(...(await perform(flags.positional)));
+    results.push(...(await perform(ids)));
   }
   if (results.length === 0) {
     console.log(`no pending dead letters in ${admin.topic}`);
@@ -186,28 +187,16 @@ function shorten(text: string, max: number): string {
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
 }
 
-function parseFlags(
+/** `node:util`'s parser, strict, with its complaints (unknown option, missing value) as usage errors. */
+function parseCommandArgs<Options extends NonNullable<ParseArgsConfig['options']>>(
   args: string[],
-  switches: string[],
-  valued: string[],
-): { switches: Set<string>; values: Map<string, string>; positional: string[] } {
-  const result = {
-    switches: new Set<string>(),
-    values: new Map<string, string>(),
-    positional: [] as string[],
-  };
-  for (let i = 0; i < args.length; i += 1) {
-    const arg = args[i] ?? '';
-    if (switches.includes(arg)) result.switches.add(arg);
-    else if (valued.includes(arg)) {
-      const value = args[i + 1];
-      if (value === undefined) throw new UsageError(`${arg} needs a value`);
-      result.values.set(arg, value);
-      i += 1;
-    } else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
-    else result.positional.push(arg);
+  options: Options,
+): ReturnType<typeof parseArgs<{ args: string[]; options: Options; allowPositionals: true; strict: true }>> {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  return result;
 }
 
 // eslint-disable-next-line no-restricted-properties -- a command is a composition root

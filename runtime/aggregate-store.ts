@@ -33,7 +33,7 @@ import {
 } from 'mongodb';
 import sift from 'sift';
 import { evolveAll, type Decider, type Publication, type Refusal } from './decider';
-import { classify, errorCodes, isDuplicateKey, transient } from './errors';
+import { classify, duplicateKeysOnly, errorCodes, isDuplicateKey, transient } from './errors';
 import type { EventWriter } from './event-writer';
 import { outboxField, pendingField, storedEvents, type OutboxDocument, type PendingWrite } from './outbox';
 
@@ -274,7 +274,8 @@ export async function createAggregateStore<S, I, F>(
       const result = await collection.bulkWrite(operations, { ordered: false });
       written = result.insertedCount + result.matchedCount;
     } catch (error) {
-      if (!(error instanceof MongoBulkWriteError) || !onlyDuplicateKeys(error)) throw classify(error);
+      if (!(error instanceof MongoBulkWriteError) || duplicateKeysOnly(error) === undefined)
+        throw classify(error);
       written = error.result.insertedCount + error.result.matchedCount;
     }
     if (written === drafts.length) return new Set();
@@ -358,10 +359,4 @@ function withoutRanges<T>(filter: Filter<T>): Filter<T> {
         ),
     ),
   ) as Filter<T>;
-}
-
-/** A bulk write whose only failures are E11000: inserts that lost a race to another writer. */
-function onlyDuplicateKeys(error: MongoBulkWriteError): boolean {
-  const failures = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-  return failures.length > 0 && failures.every((failure) => failure.code === 11000);
 }

@@ -221,21 +221,37 @@ interface StoredLetter {
   message: KafkaMessage;
 }
 
-export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLetterAdmin {
-  const { kafka, topic } = options;
-  const handledTopic = handledTopicOf(topic);
-  const clients = options.clients ?? createDeadLetterClients(kafka);
-  const ownsClients = options.clients === undefined;
-  const readTimeoutMs = options.readTimeoutMs ?? 30_000;
-  const now = options.now ?? (() => new Date());
+type Marker = HandledMarker & { letterTimestamp: string };
 
-  async function existingTopics(): Promise<Set<string>> {
-    const admin = await clients.admin();
-    return new Set(await admin.listTopics());
-  }
+async function existingTopics(clients: DeadLetterClients): Promise<Set<string>> {
+  return new Set(await (await clients.admin()).listTopics());
+}
+type Done = { id: string; message: KafkaMessage; marker: HandledMarker };
+
+/** Reads the dead-letter topic: whole ranges for a listing, or the letters a command names. */
+interface LetterReader {
+  requireTopic(): Promise<Set<string>>;
+  read(
+    topics: Set<string>,
+    wanted: (partition: number, low: bigint, high: bigint) => { from: bigint; to: bigint } | undefined,
+    keep: (partition: number, message: KafkaMessage) => void,
+  ): Promise<Map<string, Marker>>;
+  resolve(ids: readonly string[]): Promise<{
+    topics: Set<string>;
+    letters: { id: string; letter: StoredLetter; handled: HandledMarker | undefined }[];
+  }>;
+}
+
+function createLetterReader(
+  kafka: Kafka,
+  clients: DeadLetterClients,
+  topic: string,
+  readTimeoutMs: number,
+): LetterReader {
+  const handledTopic = handledTopicOf(topic);
 
   async function requireTopic(): Promise<Set<string>> {
-    const topics = await existingTopics();
+    const topics = await existingTopics(clients);
     if (!topics.has(topic)) {
       throw permanent(deadLetterAdminCodes.TOPIC_NOT_FOUND, `the dead-letter topic ${topic} does not exist`);
     }
@@ -247,7 +263,7 @@ export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLett
     topics: Set<string>,
     wanted: (partition: number, low: bigint, high: bigint) => { from: bigint; to: bigint } | undefined,
     keep: (partition: number, message: KafkaMessage) => void,
-  ): Promise<Map<string, HandledMarker & { letterTimestamp: string }>> {
+  ): Promise<Map<string, Marker>> {
     const admin = await clients.admin();
     const ranges: Range[] = [];
     for (const p of await admin.fetchTopicOffsets(topic)) {
@@ -266,7 +282,7 @@ export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLett
       for (const p of await admin.fetchTopicOffsets(handledTopic))
         ranges.push({ topic: handledTopic, partition: p.partition, from: BigInt(p.low), to: BigInt(p.high) });
     }
-    const markers = new Map<string, HandledMarker & { letterTimestamp: string }>();
+    const markers = new Map<string, Marker>();
     await readRanges(kafka, admin, topic, ranges, readTimeoutMs, (from, partition, message) => {
       if (from === topic) keep(partition, message);
       else {
@@ -277,21 +293,6 @@ export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLett
     });
     return markers;
   }
-
-  /** A marker applies only to the letter it was written for (same timestamp). */
-  const markerOf = (
-    markers: Map<string, HandledMarker & { letterTimestamp: string }>,
-    id: string,
-    message: KafkaMessage,
-  ): HandledMarker | undefined => {
-    const marker = markers.get(id);
-    if (!marker || marker.letterTimestamp !== message.timestamp) return undefined;
-    return {
-      action: marker.action,
-      at: marker.at,
-      ...(marker.replayedTo ? { replayedTo: marker.replayedTo } : {}),
-    };
-  };
 
   /** Finds the letters named by `ids`, refusing the lot if any is malformed or missing. */
   async function resolve(ids: readonly string[]): Promise<{
@@ -347,7 +348,35 @@ export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLett
     return { topics, letters };
   }
 
-  async function ensureHandledTopic(topics: Set<string>): Promise<void> {
+  return { requireTopic, read, resolve };
+}
+
+/** A marker applies only to the letter it was written for (same timestamp). */
+function markerOf(
+  markers: Map<string, Marker>,
+  id: string,
+  message: KafkaMessage,
+): HandledMarker | undefined {
+  const marker = markers.get(id);
+  if (!marker || marker.letterTimestamp !== message.timestamp) return undefined;
+  return {
+    action: marker.action,
+    at: marker.at,
+    ...(marker.replayedTo ? { replayedTo: marker.replayedTo } : {}),
+  };
+}
+
+/** The companion topic `<dlq>.handled`: what was done to which letter. */
+interface HandledLedger {
+  /** Creates it on first use, with the dead-letter topic's retention. */
+  ensure(topics: Set<string>): Promise<void>;
+  mark(done: Done[]): Promise<void>;
+}
+
+function createHandledLedger(clients: DeadLetterClients, topic: string): HandledLedger {
+  const handledTopic = handledTopicOf(topic);
+
+  async function ensure(topics: Set<string>): Promise<void> {
     if (topics.has(handledTopic)) return;
     const admin = await clients.admin();
     const described = await admin.describeConfigs({
@@ -371,11 +400,11 @@ export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLett
       });
     } catch (error) {
       // Another admin created it first.
-      if (!(await existingTopics()).has(handledTopic)) throw error;
+      if (!(await existingTopics(clients)).has(handledTopic)) throw error;
     }
   }
 
-  async function mark(done: { id: string; message: KafkaMessage; marker: HandledMarker }[]): Promise<void> {
+  async function mark(done: Done[]): Promise<void> {
     if (done.length === 0) return;
     const producer = await clients.producer();
     await producer.send({
@@ -388,6 +417,18 @@ export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLett
     });
   }
 
+  return { ensure, mark };
+}
+
+export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLetterAdmin {
+  const { kafka, topic } = options;
+  const handledTopic = handledTopicOf(topic);
+  const clients = options.clients ?? createDeadLetterClients(kafka);
+  const ownsClients = options.clients === undefined;
+  const now = options.now ?? (() => new Date());
+  const reader = createLetterReader(kafka, clients, topic, options.readTimeoutMs ?? 30_000);
+  const ledger = createHandledLedger(clients, topic);
+
   return {
     topic,
     handledTopic,
@@ -396,9 +437,9 @@ export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLett
       const limit = listOptions.limit ?? 100;
       if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer`);
       const fromOffset = listOptions.fromOffset === undefined ? 0n : BigInt(listOptions.fromOffset);
-      const topics = await requireTopic();
+      const topics = await reader.requireTopic();
       const stored: StoredLetter[] = [];
-      const markers = await read(
+      const markers = await reader.read(
         topics,
         (_partition, _low, high) => ({ from: fromOffset, to: high }),
         (partition, message) => void stored.push({ partition, message }),
@@ -419,7 +460,7 @@ export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLett
     },
 
     async replay(ids) {
-      const { topics, letters } = await resolve(ids);
+      const { topics, letters } = await reader.resolve(ids);
       const replayable = letters.filter((l) => !l.handled);
       const notReplayable = replayable
         .filter(({ letter }) => {
@@ -435,10 +476,10 @@ export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLett
           { ids: notReplayable },
         );
       }
-      if (replayable.length > 0) await ensureHandledTopic(topics);
+      if (replayable.length > 0) await ledger.ensure(topics);
       const producer = await clients.producer();
       const results = new Map<string, ActionResult>();
-      const done: { id: string; message: KafkaMessage; marker: HandledMarker }[] = [];
+      const done: Done[] = [];
       try {
         for (const { id, letter } of replayable) {
           const record = replayRecord(topic, letter);
@@ -457,7 +498,7 @@ export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLett
         }
       } finally {
         // Mark what was replayed even when a later replay failed, so it is not replayed twice.
-        await mark(done);
+        await ledger.mark(done);
       }
       return letters.map(
         ({ id, handled }) =>
@@ -466,11 +507,11 @@ export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLett
     },
 
     async drop(ids) {
-      const { topics, letters } = await resolve(ids);
+      const { topics, letters } = await reader.resolve(ids);
       const droppable = letters.filter((l) => !l.handled);
-      if (droppable.length > 0) await ensureHandledTopic(topics);
+      if (droppable.length > 0) await ledger.ensure(topics);
       const at = now().toISOString();
-      await mark(
+      await ledger.mark(
         droppable.map(({ id, letter }) => ({
           id,
           message: letter.message,

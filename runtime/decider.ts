@@ -58,9 +58,17 @@ export function evolveAll<S, F>(
   return facts.reduce<S | undefined>((current, fact) => decider.evolve(current, fact), state);
 }
 
-/** A contract event without its envelope, e.g. to republish a translation's content. */
-export function withoutEnvelope(event: Publication & { readonly metadata: unknown }): Publication {
-  const { metadata, ...publication } = event;
-  void metadata;
-  return publication;
-}
+/**
+ * An adapter's whole decider: an input is the publications one source event translates into,
+ * accepted as they are. It keeps no state of its own (the state is empty); run by the aggregate
+ * store, keyed by what the publications are about, it still gets what an adapter needs: the
+ * source events already applied to that key (dedup) and the outbox, in the same one write.
+ */
+export type Relayed = { readonly type: 'Relayed'; readonly publications: readonly Publication[] };
+export type RelayState = Readonly<Record<string, never>>;
+
+export const relayDecider: Decider<RelayState, readonly Publication[], Relayed> = {
+  decide: (publications) => accepted({ type: 'Relayed', publications }),
+  evolve: () => ({}),
+  publish: (fact) => fact.publications,
+};

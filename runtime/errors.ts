@@ -10,6 +10,7 @@
  */
 import { KafkaJSError } from 'kafkajs';
 import {
+  MongoBulkWriteError,
   MongoError,
   MongoNetworkError,
   MongoOperationTimeoutError,
@@ -321,4 +322,15 @@ function originOf(error: unknown): ErrorDetails {
  */
 export function isDuplicateKey(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && error.code === 11000;
+}
+
+/**
+ * How many inserts of an unordered bulk write lost such a race, when that is all that failed;
+ * undefined for any other failure. Offered by the runtime: the aggregate store and tracking's
+ * hop log both take a lost race as "already written", and must agree on what one looks like.
+ */
+export function duplicateKeysOnly(error: unknown): number | undefined {
+  if (!(error instanceof MongoBulkWriteError)) return undefined;
+  const failures = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+  return failures.length > 0 && failures.every(isDuplicateKey) ? failures.length : undefined;
 }

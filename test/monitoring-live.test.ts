@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { parse } from 'yaml';
+import { platformContexts } from '@contracts/principals';
 import type { RunningPlatform } from '@platform/host';
 import {
   act,
@@ -44,16 +45,7 @@ const cleanups: (() => unknown)[] = [];
 beforeAll(async () => {
   prometheus = await testPrometheus();
   startedAt = new Date();
-  platform = await deployment.start([
-    'order',
-    'order-scm-adapter',
-    'scm-order-adapter',
-    'inventory',
-    'production',
-    'warehouse',
-    'delivery',
-    'tracking',
-  ]);
+  platform = await deployment.start([...platformContexts]);
   cleanups.push(prometheus.announce(job, [platform.metricsUrl]));
   // The stuck-order SLA is 30 minutes; scaled by 1/360 it is 5 s (see ruleVariant).
   const variant = ruleVariant(fs.readFileSync(rulesFile, 'utf8'), ['ScmOrderStuckInStage'], 1 / 360);

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { formatApiKeys } from '@platform/credentials';
+import { platformContexts } from '@contracts/principals';
 import type { RunningPlatform } from '@platform/host';
 import { testKeys, tokenOf } from '@test/harness/credentials';
 import { createTestDeployment } from '@test/harness/platform';
@@ -25,19 +26,7 @@ const keysFile = join(keysDir, 'keys');
 writeFileSync(keysFile, `${formatApiKeys(testKeys)}\n`, { mode: 0o600 });
 
 beforeAll(async () => {
-  everything = await deployment.start(
-    [
-      'order',
-      'order-scm-adapter',
-      'scm-order-adapter',
-      'inventory',
-      'production',
-      'warehouse',
-      'delivery',
-      'tracking',
-    ],
-    { AUTO_ADVANCE_MS: '200' },
-  );
+  everything = await deployment.start([...platformContexts], { AUTO_ADVANCE_MS: '200' });
   storefrontV1 = await deployment.start(['order'], { ORDER_PLACED_VERSION: '1' });
 });
 

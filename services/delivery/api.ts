@@ -12,7 +12,8 @@ import { commandCauseId, refusalProblem } from '@runtime/context';
 import { ProblemError, validationProblem } from '@runtime/errors';
 import { readJsonBody } from '@runtime/http';
 import { guard, type AccessTable } from '@runtime/auth';
-import { object, oneOf, optional, parse, string, type Rule } from '@runtime/validate';
+import { z } from 'zod';
+import { optional, parse, text } from '@runtime/validate';
 import {
   fulfilmentIdOf,
   shipmentStatuses,
@@ -29,27 +30,30 @@ export interface DeliveryApiOptions {
 }
 
 /** A point in time with its zone (a courier app's clock may be anywhere), stored in UTC. */
-function isoTimestamp(): Rule<string> {
+function isoTimestamp(): z.ZodType<string> {
   const shape = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
-  return (value, path, errors) => {
+  return z.unknown().transform((value, ctx) => {
     const parsed = typeof value === 'string' && shape.test(value) ? new Date(value) : undefined;
     if (parsed !== undefined && !Number.isNaN(parsed.getTime())) return parsed.toISOString();
-    errors.push({ field: path, message: 'must be a date-time with a zone, e.g. 2025-01-02T06:00:00+09:00' });
-    return undefined;
-  };
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be a date-time with a zone, e.g. 2025-01-02T06:00:00+09:00',
+    });
+    return z.NEVER;
+  });
 }
 
-const dispatchBody = object({
-  courierId: string({ max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternText: 'letters, digits, _ or -' }),
+const dispatchBody = z.strictObject({
+  courierId: text({ max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternText: 'letters, digits, _ or -' }),
   estimatedArrivalAt: optional(isoTimestamp()),
 });
 
-const deliverBody = object({ proofOfDelivery: optional(string({ max: 500 })) });
+const deliverBody = z.strictObject({ proofOfDelivery: optional(text({ max: 500 })) });
 
-const failBody = object({
+const failBody = z.strictObject({
   // UNKNOWN is what a reader makes of a reason it does not know; nobody reports it.
-  reason: oneOf(Object.values(DeliveryFailureReason).filter((reason) => reason !== 'UNKNOWN')),
-  detail: optional(string({ max: 500 })),
+  reason: z.enum(Object.values(DeliveryFailureReason).filter((reason) => reason !== 'UNKNOWN')),
+  detail: optional(text({ max: 500 })),
 });
 
 /** What a dispatcher works on by default: shipments waiting for a courier or on the road. */

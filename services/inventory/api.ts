@@ -8,7 +8,8 @@ import { commandCauseId, refusalProblem } from '@runtime/context';
 import { ProblemError, validationProblem } from '@runtime/errors';
 import { readJsonBody } from '@runtime/http';
 import { guard, type AccessTable } from '@runtime/auth';
-import { integer, object, optional, parse, string } from '@runtime/validate';
+import { z } from 'zod';
+import { optional, parse, text, wholeNumber } from '@runtime/validate';
 import {
   availableOf,
   type ReservationFact,
@@ -30,11 +31,11 @@ export interface InventoryApiOptions {
 }
 
 const skuPattern = /^[A-Z0-9-]{1,64}$/;
-const receiptBody = object({
-  quantity: integer({ min: 1, max: 1_000_000 }),
-  supplierReference: optional(string({ max: 100 })),
+const receiptBody = z.strictObject({
+  quantity: wholeNumber({ min: 1, max: 1_000_000 }),
+  supplierReference: optional(text({ max: 100 })),
 });
-const countBody = object({ onHand: integer({ min: 0, max: 100_000_000 }) });
+const countBody = z.strictObject({ onHand: wholeNumber({ min: 0, max: 100_000_000 }) });
 const reservationStatuses = ['waiting', 'reserved', 'released', 'shipped'] as const;
 
 const view = (stock: StockState) => ({

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { Shortage, StockLine } from '@contracts/generated';
 import {
   accepted,
@@ -242,34 +243,32 @@ describe('stock: Count', () => {
 
 describe('stock: invariants', () => {
   it('hold under any sequence of inputs: reserved = sum of holds, 0 <= reserved <= on hand', () => {
-    // given a deterministic pseudo-random walk over every kind of input, refusals included
-    let seed = 42;
-    const next = (n: number): number => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed % n;
-    };
-    const fulfilments = [first, second, 'ORD-20250101-000125'];
-    let state: StockState | undefined;
-    for (let step = 0; step < 2000; step += 1) {
-      const fulfilmentId = fulfilments[next(fulfilments.length)] ?? first;
-      const inputs: StockInput[] = [
-        hold(fulfilmentId, 1 + next(6)),
-        release(fulfilmentId),
-        ship(fulfilmentId),
-        receive(1 + next(4)),
-        count(next(12)),
-      ];
-      const input = inputs[next(inputs.length)] ?? release(fulfilmentId);
-      // when it is decided and its facts folded in
-      state = when(stockDecider, state, input).state ?? state;
-      // then the invariants hold
-      if (state === undefined) continue;
-      const held = Object.values(state.holds).reduce((sum, quantity) => sum + quantity, 0);
-      expect([step, state.reserved]).toEqual([step, held]);
-      expect(state.reserved).toBeGreaterThanOrEqual(0);
-      expect(state.onHand).toBeGreaterThanOrEqual(state.reserved);
-      expect(availableOf(state)).toBe(state.onHand - state.reserved);
-    }
+    // given any sequence over every kind of input, refusals included
+    const fulfilmentId = fc.constantFrom(first, second, 'ORD-20250101-000125');
+    const input: fc.Arbitrary<StockInput> = fc.oneof(
+      fc.tuple(fulfilmentId, fc.integer({ min: 1, max: 6 })).map(([id, quantity]) => hold(id, quantity)),
+      fulfilmentId.map((id) => release(id)),
+      fulfilmentId.map((id) => ship(id)),
+      fc.integer({ min: 1, max: 4 }).map((quantity) => receive(quantity)),
+      fc.integer({ min: 0, max: 11 }).map((onHand) => count(onHand)),
+    );
+    fc.assert(
+      fc.property(fc.array(input, { maxLength: 60 }), (inputs) => {
+        let state: StockState | undefined;
+        for (const [step, next] of inputs.entries()) {
+          // when each is decided and its facts folded in
+          state = when(stockDecider, state, next).state ?? state;
+          // then the invariants hold
+          if (state === undefined) continue;
+          const held = Object.values(state.holds).reduce((sum, quantity) => sum + quantity, 0);
+          expect([step, state.reserved]).toEqual([step, held]);
+          expect(state.reserved).toBeGreaterThanOrEqual(0);
+          expect(state.onHand).toBeGreaterThanOrEqual(state.reserved);
+          expect(availableOf(state)).toBe(state.onHand - state.reserved);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 

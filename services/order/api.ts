@@ -12,7 +12,8 @@ import type { AggregateStore, Execution } from '@runtime/aggregate-store';
 import { commandCauseId, idempotencyKeyPattern, refusalProblem } from '@runtime/context';
 import { readJsonBody } from '@runtime/http';
 import { guard, type AccessTable } from '@runtime/auth';
-import { amount, array, integer, isoDate, object, oneOf, optional, parse, string } from '@runtime/validate';
+import { z } from 'zod';
+import { amount, calendarDate, optional, parse, text, wholeNumber } from '@runtime/validate';
 import {
   couponDiscount,
   paymentMethods,
@@ -45,46 +46,51 @@ export interface IdempotencyRecord {
   at: Date;
 }
 
-const address = object({
-  recipientName: string({ max: 50 }),
-  phone: string({
+const address = z.strictObject({
+  recipientName: text({ max: 50 }),
+  phone: text({
     pattern: /^0\d{1,2}-?\d{3,4}-?\d{4}$/,
     patternText: 'a Korean phone number, e.g. 010-1234-5678',
   }),
-  postalCode: string({ pattern: /^\d{5}$/, patternText: 'five digits' }),
-  roadAddress: string({ max: 200 }),
-  detailAddress: optional(string({ max: 100 })),
+  postalCode: text({ pattern: /^\d{5}$/, patternText: 'five digits' }),
+  roadAddress: text({ max: 200 }),
+  detailAddress: optional(text({ max: 100 })),
 });
 
-const placeOrderBody = object({
-  customerId: string({ max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternText: 'letters, digits, _ or -' }),
-  lines: array(
-    object({
-      productCode: string({
-        max: 64,
-        pattern: /^[A-Z0-9-]+$/,
-        patternText: 'upper-case letters, digits or -',
+const placeOrderBody = z.strictObject({
+  customerId: text({ max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternText: 'letters, digits, _ or -' }),
+  lines: z
+    .array(
+      z.strictObject({
+        productCode: text({
+          max: 64,
+          pattern: /^[A-Z0-9-]+$/,
+          patternText: 'upper-case letters, digits or -',
+        }),
+        productName: optional(text({ max: 100 })),
+        quantity: wholeNumber({ min: 1, max: 999 }),
+        unitPrice: amount({ min: 0, max: 10_000_000 }),
       }),
-      productName: optional(string({ max: 100 })),
-      quantity: integer({ min: 1, max: 999 }),
-      unitPrice: amount({ min: 0, max: 10_000_000 }),
-    }),
-    { min: 1, max: 50 },
-  ),
+    )
+    .min(1)
+    .max(50),
   deliveryAddress: address,
-  delivery: object({ date: isoDate(), slot: oneOf(slotCodes) }),
-  deliveryMemo: optional(string({ max: 200 })),
-  salesChannel: optional(oneOf(Object.values(SalesChannel).filter((channel) => channel !== 'UNKNOWN'))),
-  payment: object({ method: oneOf(paymentMethods) }),
-  couponCode: optional(string({ max: 32 })),
+  delivery: z.strictObject({ date: calendarDate(), slot: z.enum(slotCodes) }),
+  deliveryMemo: optional(text({ max: 200 })),
+  salesChannel: optional(z.enum(Object.values(SalesChannel).filter((channel) => channel !== 'UNKNOWN'))),
+  payment: z.strictObject({ method: z.enum(paymentMethods) }),
+  couponCode: optional(text({ max: 32 })),
 });
 
-const cancelBody = object({
-  reason: optional(oneOf(Object.values(OrderCancellationReason).filter((reason) => reason !== 'UNKNOWN'))),
-  comment: optional(string({ max: 200 })),
+const cancelBody = z.strictObject({
+  reason: optional(z.enum(Object.values(OrderCancellationReason).filter((reason) => reason !== 'UNKNOWN'))),
+  comment: optional(text({ max: 200 })),
 });
 
-const reviewBody = object({ rating: integer({ min: 1, max: 5 }), comment: optional(string({ max: 1000 })) });
+const reviewBody = z.strictObject({
+  rating: wholeNumber({ min: 1, max: 5 }),
+  comment: optional(text({ max: 1000 })),
+});
 
 const maxWaitSeconds = 30;
 

@@ -10,23 +10,16 @@ import type {
   OrderStatus,
   SalesChannel,
 } from '@contracts/generated';
+import { orderStatusLabels } from '@contracts/status-labels';
 import { accepted, refused, unchanged, type Decider, type Publication } from '@runtime/decider';
 
 /** The storefront's own status before SCM has said anything: 주문완료 (payment taken). */
 export type StorefrontStatus = 'PLACED' | Exclude<OrderStatus, 'UNKNOWN'>;
 
+// The published statuses' labels come from the contracts (tracking shows the same); 주문완료 is ours.
 export const statusLabels = {
   PLACED: '주문완료',
-  REJECTED: '주문보류',
-  WAITING_FOR_STOCK: '입고대기',
-  RECEIVED: '주문접수',
-  COOKING: '조리중',
-  PICKED: '픽업완료',
-  PACKED: '포장완료',
-  SHIPPING: '배송중',
-  DELIVERED: '배송완료',
-  CANCELLED: '취소',
-  FAILED: '실패',
+  ...orderStatusLabels,
 } as const satisfies Record<StorefrontStatus, string>;
 
 /** Delivery slots the storefront sells, as local (KST) windows of the delivery date. */

@@ -16,31 +16,14 @@ import type {
   StockLine,
   StockReleaseReason,
 } from '@contracts/generated';
+import { orderStatusLabels } from '@contracts/status-labels';
+import { writerContexts, type WriterContext } from '@contracts/topics';
 
-/**
- * The contexts that write topics, as `metadata.producer` names them (contracts/topics.ts,
- * `writerContexts`; repeated here because a domain module imports generated types only).
- */
-export type Context =
-  | 'order'
-  | 'order-scm-adapter'
-  | 'inventory'
-  | 'production'
-  | 'warehouse'
-  | 'delivery'
-  | 'scm-order-adapter';
+/** The contexts that write topics, as `metadata.producer` names them: the topic catalogue's. */
+export type Context = WriterContext;
 
-const contexts: readonly string[] = [
-  'order',
-  'order-scm-adapter',
-  'inventory',
-  'production',
-  'warehouse',
-  'delivery',
-  'scm-order-adapter',
-] satisfies readonly Context[];
-
-const isContext = (producer: string): producer is Context => contexts.includes(producer);
+const isContext = (producer: string): producer is Context =>
+  (writerContexts as readonly string[]).includes(producer);
 
 /** One event of an order's journey, as stored by the read model. */
 export interface Hop {
@@ -76,18 +59,10 @@ export interface Timeline {
   readonly status: OrderStatus | null;
 }
 
+// The storefront's labels, from the contracts; UNKNOWN (a status newer than this reader) is ours.
 const labels = {
   UNKNOWN: '알 수 없음',
-  REJECTED: '주문보류',
-  WAITING_FOR_STOCK: '입고대기',
-  RECEIVED: '주문접수',
-  COOKING: '조리중',
-  PICKED: '픽업완료',
-  PACKED: '포장완료',
-  SHIPPING: '배송중',
-  DELIVERED: '배송완료',
-  CANCELLED: '취소',
-  FAILED: '실패',
+  ...orderStatusLabels,
 } as const satisfies Record<OrderStatus, string>;
 
 /** The Korean label customers see for a status (contracts: the OrderStatus documentation). */

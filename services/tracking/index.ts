@@ -11,8 +11,7 @@ import {
   type PlatformServices,
   type TopicSubscription,
 } from '@runtime/context';
-import { MongoBulkWriteError } from 'mongodb';
-import { classify, isDuplicateKey } from '@runtime/errors';
+import { classify, duplicateKeysOnly } from '@runtime/errors';
 import { createTrackingRouter, type HopDocument } from './api';
 import { hopOf } from './domain';
 
@@ -51,10 +50,9 @@ export async function createTrackingContext(services: PlatformServices): Promise
         await hops.insertMany(documents, { ordered: false });
         return { duplicates: 0 };
       } catch (error) {
-        if (!(error instanceof MongoBulkWriteError)) throw classify(error);
-        const failures = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-        if (!failures.every(isDuplicateKey)) throw classify(error);
-        return { duplicates: failures.length };
+        const duplicates = duplicateKeysOnly(error);
+        if (duplicates === undefined) throw classify(error);
+        return { duplicates };
       }
     },
   });

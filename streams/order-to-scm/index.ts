@@ -1,8 +1,8 @@
 /**
  * The order->scm anti-corruption adapter as a running stream: its own consumer group on
- * `order.events`, a filter policy that keeps only what SCM needs, the pure translation, and its
- * own state (the map it owns, and per order the translations it wrote, for deduplication and the
- * outbox). An order it cannot translate is recorded as FulfilmentRejected (so the customer sees
+ * `order.events`, a filter policy that keeps only what SCM needs, the pure translation into
+ * publications, per order the source events it relayed (dedup) and the outbox (the runtime's
+ * relay decider), and the map it owns. An order it cannot translate is recorded as FulfilmentRejected (so the customer sees
  * 주문보류) and its source event goes to the dead-letter topic with the reason; once an operator
  * has fixed the map, replaying the letter translates it.
  */
@@ -17,14 +17,7 @@ import {
   type PlatformServices,
   type TopicSubscription,
 } from '@runtime/context';
-import {
-  accepted,
-  refused,
-  unchanged,
-  withoutEnvelope,
-  type Decider,
-  type Publication,
-} from '@runtime/decider';
+import { accepted, refused, relayDecider, unchanged, type Decider } from '@runtime/decider';
 import { errorCodes, permanent, ProblemError } from '@runtime/errors';
 import { createEventWriter } from '@runtime/event-writer';
 import type { DecodedEvent } from '@runtime/serde';
@@ -32,12 +25,7 @@ import { readJsonBody } from '@runtime/http';
 import { guard, type AccessTable } from '@runtime/auth';
 import { applyMappingUpdate, seedMapping, type Mapping, type MappingUpdate } from './mapping';
 import { parseMappingUpdate } from './mapping-update';
-import {
-  rejectionEvent,
-  translateOrderEvent,
-  type TranslatableOrderEvent,
-  type Translation,
-} from './translate';
+import { producer, rejectionEvent, translateOrderEvent, type TranslatableOrderEvent } from './translate';
 
 export const orderScmAdapterGroup = 'order-scm-adapter';
 /** What this context consumes: the broker's ACLs are derived from it (platform/kafka-acls.ts). */
@@ -50,48 +38,6 @@ export const orderScmAdapterSubscription = {
 const translatableTypes = ['OrderPlaced', 'OrderCancelled', 'DeliveryAddressChanged'] as const;
 const isTranslatable = (event: { readonly type: EventType }): event is TranslatableOrderEvent =>
   (translatableTypes as readonly EventType[]).includes(event.type);
-
-/** Per order: what the adapter wrote to SCM. */
-interface Fulfilment {
-  readonly orderId: string;
-  readonly requested: boolean;
-  readonly rejection: { readonly reason: string; readonly field: string; readonly detail: string } | null;
-  readonly cancelled: boolean;
-}
-
-/** A translation, and what it publishes (for a rejection: FulfilmentRejected). */
-interface Translated {
-  readonly translation: Translation;
-  readonly publication: Publication;
-}
-
-type FulfilmentFact = { readonly type: 'Translated' } & Translated;
-
-const fulfilmentDecider: Decider<Fulfilment, Translated, FulfilmentFact> = {
-  decide: (input) => accepted({ type: 'Translated', ...input }),
-  evolve(state, { translation }) {
-    const orderId =
-      translation.kind === 'rejected' ? translation.orderId : translation.event.data.fulfilmentId;
-    const current = state ?? { orderId, requested: false, rejection: null, cancelled: false };
-    switch (translation.kind) {
-      case 'requested':
-        return { ...current, requested: true, rejection: null };
-      case 'rejected': {
-        const { reason, field, detail } = translation;
-        return { ...current, rejection: { reason, field, detail } };
-      }
-      case 'cancelled':
-        return { ...current, cancelled: true };
-      case 'destination-changed':
-        return current;
-      default: {
-        const unreachable: never = translation;
-        return unreachable;
-      }
-    }
-  },
-  publish: (fact) => [fact.publication],
-};
 
 /** The map as an aggregate: seeded, changed only by valid updates, every revision kept. */
 const mappingDecider: Decider<
@@ -127,11 +73,11 @@ export async function createOrderScmAdapter(
   services: PlatformServices,
   config: OrderScmAdapterConfig,
 ): Promise<ContextModule> {
-  const writer = createEventWriter(services.serde, 'order-scm-adapter', services.topic);
+  const writer = createEventWriter(services.serde, producer, services.topic);
   const fulfilments = await createAggregateStore({
     db: services.db,
     name: 'order_scm_adapter_fulfilments',
-    decider: fulfilmentDecider,
+    decider: relayDecider,
     writer,
     onWritten: services.relayWrite,
   });
@@ -152,11 +98,7 @@ export async function createOrderScmAdapter(
 
   // Ids and times of the written events are set by the event writer from the cause.
   const translate = (event: TranslatableOrderEvent, current: Mapping) =>
-    translateOrderEvent(event, {
-      mapping: current,
-      now: services.now(),
-      newEventId: () => event.metadata.eventId,
-    });
+    translateOrderEvent(event, { mapping: current });
 
   /** One event, the rejection path included: a rejected order is recorded, then dead-lettered. */
   async function translateOne(event: DecodedEvent): Promise<EventOutcome> {
@@ -168,35 +110,22 @@ export async function createOrderScmAdapter(
       translation.kind === 'rejected' ? translation.orderId : translation.event.data.fulfilmentId;
     const now = services.now();
     if (translation.kind !== 'rejected') {
-      const execution = await fulfilments.execute(
-        orderId,
-        { translation, publication: withoutEnvelope(translation.event) },
-        {
-          causeId: event.metadata.eventId,
-          causationId: event.metadata.eventId,
-          correlationId: orderId,
-          now,
-        },
-      );
+      const execution = await fulfilments.execute(orderId, [translation.event], {
+        causeId: event.metadata.eventId,
+        causationId: event.metadata.eventId,
+        correlationId: orderId,
+        now,
+      });
       return execution.kind === 'duplicate' ? 'duplicate' : 'applied';
     }
     // Recorded under its own cause, so that the same event replayed after a fix of the map is
     // not mistaken for a duplicate, and translates.
-    const rejected = rejectionEvent(translation, event, {
-      mapping,
+    await fulfilments.execute(orderId, [rejectionEvent(translation)], {
+      causeId: `rejected:${event.metadata.eventId}`,
+      causationId: event.metadata.eventId,
+      correlationId: orderId,
       now,
-      newEventId: () => event.metadata.eventId,
     });
-    await fulfilments.execute(
-      orderId,
-      { translation, publication: withoutEnvelope(rejected) },
-      {
-        causeId: `rejected:${event.metadata.eventId}`,
-        causationId: event.metadata.eventId,
-        correlationId: orderId,
-        now,
-      },
-    );
     log.warn('order rejected', {
       orderId,
       reason: translation.reason,
@@ -238,7 +167,7 @@ export async function createOrderScmAdapter(
             : [
                 {
                   id: translation.event.data.fulfilmentId,
-                  input: { translation, publication: withoutEnvelope(translation.event) },
+                  input: [translation.event],
                   options: {
                     causeId: event.metadata.eventId,
                     causationId: event.metadata.eventId,

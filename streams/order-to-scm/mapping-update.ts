@@ -1,44 +1,44 @@
 /** Validation of a mapping update sent by an operator (`POST /adapters/order-scm/mapping/updates`). */
 import { validationProblem } from '@runtime/errors';
-import { array, integer, object, oneOf, parse, string, type Rule } from '@runtime/validate';
+import { z } from 'zod';
+import { parse, text, wholeNumber } from '@runtime/validate';
 import type { MappingUpdate } from './mapping';
 
-const code = string({ max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternText: 'letters, digits, _ or -' });
-const sku = string({ max: 64, pattern: /^[A-Z0-9-]+$/, patternText: 'upper-case letters, digits or -' });
-const flag: Rule<boolean> = (value, path, errors) => {
-  if (typeof value === 'boolean') return value;
-  errors.push({ field: path, message: 'must be true or false' });
-  return undefined;
-};
+const code = text({ max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternText: 'letters, digits, _ or -' });
+const sku = text({ max: 64, pattern: /^[A-Z0-9-]+$/, patternText: 'upper-case letters, digits or -' });
+const flag = z.boolean();
 
 const rules = {
-  SkuDefined: object({
-    type: oneOf(['SkuDefined']),
+  SkuDefined: z.strictObject({
+    type: z.enum(['SkuDefined']),
     sku,
-    definition: object({ name: string({ max: 100 }), cookedToOrder: flag }),
+    definition: z.strictObject({ name: text({ max: 100 }), cookedToOrder: flag }),
   }),
-  ProductMapped: object({
-    type: oneOf(['ProductMapped']),
+  ProductMapped: z.strictObject({
+    type: z.enum(['ProductMapped']),
     productCode: code,
-    components: array(object({ sku, quantity: integer({ min: 1, max: 1000 }) }), { min: 1, max: 20 }),
+    components: z
+      .array(z.strictObject({ sku, quantity: wholeNumber({ min: 1, max: 1000 }) }))
+      .min(1)
+      .max(20),
   }),
-  ProductUnmapped: object({ type: oneOf(['ProductUnmapped']), productCode: code }),
-  SlotDefined: object({
-    type: oneOf(['SlotDefined']),
+  ProductUnmapped: z.strictObject({ type: z.enum(['ProductUnmapped']), productCode: code }),
+  SlotDefined: z.strictObject({
+    type: z.enum(['SlotDefined']),
     slot: code,
-    definition: object({
-      startMinute: integer({ min: 0, max: 1439 }),
-      durationMinutes: integer({ min: 1, max: 1440 }),
+    definition: z.strictObject({
+      startMinute: wholeNumber({ min: 0, max: 1439 }),
+      durationMinutes: wholeNumber({ min: 1, max: 1440 }),
     }),
   }),
-  SlotRemoved: object({ type: oneOf(['SlotRemoved']), slot: code }),
-  ZoneAssigned: object({
-    type: oneOf(['ZoneAssigned']),
-    postalPrefix: string({ pattern: /^\d{1,5}$/, patternText: '1 to 5 digits' }),
+  SlotRemoved: z.strictObject({ type: z.enum(['SlotRemoved']), slot: code }),
+  ZoneAssigned: z.strictObject({
+    type: z.enum(['ZoneAssigned']),
+    postalPrefix: text({ pattern: /^\d{1,5}$/, patternText: '1 to 5 digits' }),
     zone: code,
   }),
-  ZoneUnassigned: object({ type: oneOf(['ZoneUnassigned']), postalPrefix: string({ max: 5 }) }),
-} satisfies { [T in MappingUpdate['type']]: Rule<Extract<MappingUpdate, { type: T }>> };
+  ZoneUnassigned: z.strictObject({ type: z.enum(['ZoneUnassigned']), postalPrefix: text({ max: 5 }) }),
+} satisfies { [T in MappingUpdate['type']]: z.ZodType<Extract<MappingUpdate, { type: T }>> };
 
 const types = Object.keys(rules) as (keyof typeof rules)[];
 

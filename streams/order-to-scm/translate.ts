@@ -1,6 +1,7 @@
 /**
  * The order->scm anti-corruption translation: storefront order events in, SCM fulfilment events
- * out. Pure: the map, the clock and the id generator come in through `TranslationContext`.
+ * out, as the publications the adapter writes (the event writer gives each its envelope from the
+ * source event). Pure: the map comes in through `TranslationContext`.
  *
  * The fulfilment id is the storefront order id, so every event of one order keeps one Kafka key
  * (hence one partition and its order) on every topic.
@@ -10,7 +11,6 @@ import type {
   DeliveryAddressChangedV1,
   DeliverySlot,
   Destination,
-  EventMetadata,
   FulfilmentCancelledV1,
   FulfilmentDestinationChangedV2,
   FulfilmentRejectedV1,
@@ -28,11 +28,10 @@ export type TranslatableOrderEvent = OrderPlaced | OrderCancelledV1 | DeliveryAd
 
 export interface TranslationContext {
   readonly mapping: Mapping;
-  /** Time of translation: `occurredAt` of the events written. */
-  readonly now: Date;
-  /** A fresh UUID for each event written. */
-  readonly newEventId: () => string;
 }
+
+/** An event as the adapter publishes it: type, version and data; the writer adds the metadata. */
+type Content<E extends { readonly metadata: unknown }> = Omit<E, 'metadata'>;
 
 /** The writer of `scm.fulfilment-requests`, checked against the topic catalogue by the compiler. */
 export const producer = 'order-scm-adapter' as const satisfies Extract<
@@ -52,9 +51,9 @@ export const RejectionReason = {
 export type RejectionReason = (typeof RejectionReason)[keyof typeof RejectionReason];
 
 export type Translation =
-  | { readonly kind: 'requested'; readonly event: FulfilmentRequestedV2 }
-  | { readonly kind: 'destination-changed'; readonly event: FulfilmentDestinationChangedV2 }
-  | { readonly kind: 'cancelled'; readonly event: FulfilmentCancelledV1 }
+  | { readonly kind: 'requested'; readonly event: Content<FulfilmentRequestedV2> }
+  | { readonly kind: 'destination-changed'; readonly event: Content<FulfilmentDestinationChangedV2> }
+  | { readonly kind: 'cancelled'; readonly event: Content<FulfilmentCancelledV1> }
   | Rejection;
 
 /** An order the adapter cannot translate: dead-lettered with this reason, and shown on the order. */
@@ -73,7 +72,7 @@ export function translateOrderEvent(event: TranslatableOrderEvent, context: Tran
     case 'OrderPlaced':
       return translateOrderPlaced(event, context);
     case 'OrderCancelled':
-      return translateOrderCancelled(event, context);
+      return translateOrderCancelled(event);
     case 'DeliveryAddressChanged':
       return translateAddressChanged(event, context);
     default: {
@@ -81,28 +80,6 @@ export function translateOrderEvent(event: TranslatableOrderEvent, context: Tran
       return unreachable;
     }
   }
-}
-
-function metadataFor(
-  eventType:
-    | 'FulfilmentRequested'
-    | 'FulfilmentCancelled'
-    | 'FulfilmentDestinationChanged'
-    | 'FulfilmentRejected',
-  source: { readonly metadata: EventMetadata },
-  orderId: string,
-  context: TranslationContext,
-  schemaVersion = 1,
-): EventMetadata {
-  return {
-    eventId: context.newEventId(),
-    eventType,
-    occurredAt: context.now,
-    correlationId: orderId,
-    causationId: source.metadata.eventId,
-    producer,
-    schemaVersion,
-  };
 }
 
 function translateOrderPlaced(event: OrderPlaced, context: TranslationContext): Translation {
@@ -140,7 +117,6 @@ function translateOrderPlaced(event: OrderPlaced, context: TranslationContext): 
     event: {
       type: 'FulfilmentRequested',
       version: 2,
-      metadata: metadataFor('FulfilmentRequested', event, orderId, context, 2),
       data: {
         fulfilmentId: orderId,
         lines: lines.lines,
@@ -245,14 +221,13 @@ function destinationOf(address: DeliveryAddress, courierNote: string | null): De
   };
 }
 
-function translateOrderCancelled(event: OrderCancelledV1, context: TranslationContext): Translation {
+function translateOrderCancelled(event: OrderCancelledV1): Translation {
   const { orderId, reason, comment } = event.data;
   return {
     kind: 'cancelled',
     event: {
       type: 'FulfilmentCancelled',
       version: 1,
-      metadata: metadataFor('FulfilmentCancelled', event, orderId, context),
       // Free text for operators: SCM does not act on the storefront's reason codes.
       data: { fulfilmentId: orderId, reason: comment === null ? reason : `${reason}: ${comment}` },
     },
@@ -276,7 +251,6 @@ function translateAddressChanged(event: DeliveryAddressChangedV1, context: Trans
     event: {
       type: 'FulfilmentDestinationChanged',
       version: 2,
-      metadata: metadataFor('FulfilmentDestinationChanged', event, orderId, context, 2),
       // DeliveryAddressChanged carries no memo, and the new destination replaces the old one
       // entirely, so a v2 order's courier note is lost on re-addressing (schema gap).
       data: {
@@ -290,18 +264,13 @@ function translateAddressChanged(event: DeliveryAddressChangedV1, context: Trans
 
 /**
  * The SCM-side record of a rejection, so that the order's customer sees 주문보류 while the source
- * event waits in the adapter's dead-letter topic. `source` is the event that was rejected.
+ * event waits in the adapter's dead-letter topic.
  */
-export function rejectionEvent(
-  rejection: Rejection,
-  source: { readonly metadata: EventMetadata },
-  context: TranslationContext,
-): FulfilmentRejectedV1 {
+export function rejectionEvent(rejection: Rejection): Content<FulfilmentRejectedV1> {
   const { orderId, reason, field, detail } = rejection;
   return {
     type: 'FulfilmentRejected',
     version: 1,
-    metadata: metadataFor('FulfilmentRejected', source, orderId, context),
     data: { fulfilmentId: orderId, reason, field, detail },
   };
 }

@@ -1,10 +1,11 @@
 /**
  * The scm->order status adapter as a running stream: its own consumer group on the SCM event
  * topics, a filter policy that keeps only the events that mean progress to a customer, the pure
- * translation into OrderStatusChanged, and per order the statuses it wrote (dedup and outbox).
+ * translation into OrderStatusChanged, and per order the source events it relayed (dedup) and the
+ * outbox, through the runtime's relay decider.
  * Whether a status moves the order forward is the order context's rule, not the adapter's.
  */
-import type { EventType, OrderStatus, OrderStatusChangedV2, ScmEvent } from '@contracts/generated';
+import type { EventType, ScmEvent } from '@contracts/generated';
 import { createAggregateStore } from '@runtime/aggregate-store';
 import {
   createAggregateConsumer,
@@ -12,9 +13,9 @@ import {
   type PlatformServices,
   type TopicSubscription,
 } from '@runtime/context';
-import { accepted, withoutEnvelope, type Decider } from '@runtime/decider';
+import { relayDecider } from '@runtime/decider';
 import { createEventWriter } from '@runtime/event-writer';
-import { translateScmEvent } from './translate';
+import { producer, translateScmEvent } from './translate';
 
 export const scmOrderAdapterGroup = 'scm-order-adapter';
 /** What this context consumes: the broker's ACLs are derived from it (platform/kafka-acls.ts). */
@@ -43,23 +44,6 @@ export const progressEvents = [
   'DeliveryFailed',
 ] as const satisfies readonly EventType[];
 
-interface StatusLog {
-  readonly orderId: string;
-  /** Statuses written for this order, in the order written. */
-  readonly written: readonly OrderStatus[];
-}
-
-type Written = { readonly type: 'StatusWritten'; readonly event: OrderStatusChangedV2 };
-
-const statusDecider: Decider<StatusLog, Written, Written> = {
-  decide: (input) => accepted(input),
-  evolve: (state, { event }) => ({
-    orderId: event.data.orderId,
-    written: [...(state?.written ?? []), event.data.status],
-  }),
-  publish: ({ event }) => [withoutEnvelope(event)],
-};
-
 const isScmEvent = (event: { readonly type: EventType }): event is ScmEvent =>
   (progressEvents as readonly EventType[]).includes(event.type);
 
@@ -67,8 +51,8 @@ export async function createScmOrderAdapter(services: PlatformServices): Promise
   const store = await createAggregateStore({
     db: services.db,
     name: 'scm_order_adapter_statuses',
-    decider: statusDecider,
-    writer: createEventWriter(services.serde, 'scm-order-adapter', services.topic),
+    decider: relayDecider,
+    writer: createEventWriter(services.serde, producer, services.topic),
     onWritten: services.relayWrite,
   });
 
@@ -78,15 +62,9 @@ export async function createScmOrderAdapter(services: PlatformServices): Promise
     store,
     route(event) {
       if (!isScmEvent(event)) return undefined;
-      const translation = translateScmEvent(event, {
-        now: services.now(),
-        newEventId: () => event.metadata.eventId,
-      });
+      const translation = translateScmEvent(event);
       if (translation.kind === 'ignored') return undefined;
-      return {
-        aggregateId: translation.event.data.orderId,
-        input: { type: 'StatusWritten', event: translation.event },
-      };
+      return { aggregateId: translation.event.data.orderId, input: [translation.event] };
     },
   });
 

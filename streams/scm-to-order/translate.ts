@@ -1,6 +1,7 @@
 /**
  * The scm->order anti-corruption translation: SCM progress in, the storefront's customer-facing
- * status out. Pure: the clock and the id generator come in through `StatusContext`.
+ * status out, as the publication the adapter writes (the event writer gives it its envelope from
+ * the source event). Pure.
  *
  * | SCM event                                   | status      | label    | reason shown           |
  * |---------------------------------------------|-------------|----------|------------------------|
@@ -29,17 +30,11 @@
  */
 import type {
   DeliveryFailureReason,
-  EventMetadata,
   OrderStatus,
   OrderStatusChangedV2,
   ScmEvent,
 } from '@contracts/generated';
 import type { Topic, WriterContext } from '@contracts/topics';
-
-export interface StatusContext {
-  readonly now: Date;
-  readonly newEventId: () => string;
-}
 
 /** The writer of `order.status-updates`, checked against the topic catalogue by the compiler. */
 export const producer = 'scm-order-adapter' as const satisfies Extract<
@@ -49,7 +44,7 @@ export const producer = 'scm-order-adapter' as const satisfies Extract<
   WriterContext;
 
 export type StatusTranslation =
-  | { readonly kind: 'status'; readonly event: OrderStatusChangedV2 }
+  | { readonly kind: 'status'; readonly event: Omit<OrderStatusChangedV2, 'metadata'> }
   | { readonly kind: 'ignored'; readonly why: string };
 
 /** Korean reasons shown to customers for 실패 and 취소. */
@@ -66,7 +61,7 @@ export const customerReasons = {
   } satisfies Record<DeliveryFailureReason, string>,
 } as const;
 
-export function translateScmEvent(event: ScmEvent, context: StatusContext): StatusTranslation {
+export function translateScmEvent(event: ScmEvent): StatusTranslation {
   const status = (
     fulfilmentId: string,
     next: OrderStatus,
@@ -76,7 +71,6 @@ export function translateScmEvent(event: ScmEvent, context: StatusContext): Stat
     event: {
       type: 'OrderStatusChanged',
       version: 2,
-      metadata: metadataFor(event.metadata, context),
       // The order->scm adapter keeps the storefront order id as the fulfilment id.
       data: { orderId: fulfilmentId, status: next, reason },
     },
@@ -119,16 +113,4 @@ export function translateScmEvent(event: ScmEvent, context: StatusContext): Stat
       return unreachable;
     }
   }
-}
-
-function metadataFor(source: EventMetadata, context: StatusContext): EventMetadata {
-  return {
-    eventId: context.newEventId(),
-    eventType: 'OrderStatusChanged',
-    occurredAt: context.now,
-    correlationId: source.correlationId,
-    causationId: source.eventId,
-    producer,
-    schemaVersion: 2,
-  };
 }

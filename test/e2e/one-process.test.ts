@@ -3,6 +3,7 @@
  * stack: the journey, cancellation before and after dispatch, a shortage that resolves when stock
  * arrives, and the last units of a SKU under concurrent orders.
  */
+import { platformContexts } from '@contracts/principals';
 import type { RunningPlatform } from '@platform/host';
 import { call, createTestDeployment } from '@test/harness/platform';
 import { waitFor } from '@test/harness/wait';
@@ -13,16 +14,7 @@ let platform: RunningPlatform;
 const urlOf: UrlOf = () => platform.url;
 
 beforeAll(async () => {
-  platform = await deployment.start([
-    'order',
-    'order-scm-adapter',
-    'scm-order-adapter',
-    'inventory',
-    'production',
-    'warehouse',
-    'delivery',
-    'tracking',
-  ]);
+  platform = await deployment.start([...platformContexts]);
 });
 
 afterAll(() => deployment.stop());

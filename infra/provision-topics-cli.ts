@@ -1,7 +1,7 @@
 /**
  * Creates or updates the catalogue's topics on a broker (idempotent):
  *
- *   tsx contracts/provision-topics.ts [--brokers host:9092[,host:9093]] [--replication-factor 1]
+ *   npm run topics:provision -- [--brokers host:9092[,host:9093]] [--replication-factor 1]
  *   (without --brokers: KAFKA_BROKERS, else the native local stack's)
  *                                     [--dead-letter-groups inventory,production]
  *   (as KAFKA_SASL_USERNAME, else the secure native stack's admin; `npm run kafka:provision` also
@@ -10,46 +10,49 @@
  * Exits 1 when the broker's topics drift from the catalogue in ways it will not change by itself
  * (partitions, replication factor); see contracts/provision.ts.
  */
-import { defaultKafkaBrokers } from '@infra/stack/config';
+import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { desiredTopics, provisionTopics, type ProvisionOptions } from '@contracts/provision';
+import { assertNever } from '@contracts/schema-model';
 import { readToolKafkaSecurity } from '@platform/config';
 import { kafkaClientSecurity } from '@runtime/kafka-security';
-import { assertNever } from './schema-model';
-import { desiredTopics, provisionTopics, type ProvisionOptions } from './provision';
+import { defaultKafkaBrokers } from './stack/config';
 
 interface Arguments extends ProvisionOptions {
   readonly brokers: readonly string[];
 }
 
-function parseArgs(argv: readonly string[]): Arguments | string {
-  const values = new Map<string, string>();
-  for (let index = 0; index < argv.length; index += 2) {
-    const name = argv[index];
-    const value = argv[index + 1];
-    if (name === undefined || !['--brokers', '--replication-factor', '--dead-letter-groups'].includes(name)) {
-      return `unknown argument ${name ?? ''}`;
-    }
-    if (value === undefined || value.startsWith('--')) return `${name} needs a value`;
-    values.set(name, value);
+function readArguments(argv: string[]): Arguments | string {
+  let values: { brokers?: string; 'replication-factor'?: string; 'dead-letter-groups'?: string };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        brokers: { type: 'string' },
+        'replication-factor': { type: 'string' },
+        'dead-letter-groups': { type: 'string' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
   }
-  const given = values.get('--brokers');
+  const given = values.brokers;
   const brokers =
     given === undefined ? defaultKafkaBrokers() : given.split(',').filter((broker) => broker !== '');
   if (brokers.length === 0) return '--brokers names no broker';
-  const replicationFactor = Number(values.get('--replication-factor') ?? '1');
+  const replicationFactor = Number(values['replication-factor'] ?? '1');
   if (!Number.isInteger(replicationFactor) || replicationFactor < 1)
     return '--replication-factor must be a positive integer';
-  const deadLetterGroups = (values.get('--dead-letter-groups') ?? '')
-    .split(',')
-    .filter((group) => group !== '');
+  const deadLetterGroups = (values['dead-letter-groups'] ?? '').split(',').filter((group) => group !== '');
   return { brokers, replicationFactor, deadLetterGroups };
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv);
+async function main(argv: string[]): Promise<number> {
+  const args = readArguments(argv);
   if (typeof args === 'string') {
     console.error(
-      `${args}\nusage: tsx contracts/provision-topics.ts [--brokers host:port[,...]] [--replication-factor N] [--dead-letter-groups g1,g2]`,
+      `${args}\nusage: npm run topics:provision -- [--brokers host:port[,...]] [--replication-factor N] [--dead-letter-groups g1,g2]`,
     );
     return 2;
   }
