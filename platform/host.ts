@@ -125,7 +125,8 @@ export async function startPlatform(
           topicOf: (type) => namespaced(placementOf(type).topic),
         })
         .then(() => undefined),
-    20,
+    // 0.5, 1, then 2 s between attempts: about 85 s in all.
+    45,
   );
   // Several processes may start at once (docker-compose, a rolling restart) and provision the
   // same topics: creation is idempotent, but metadata can lag right after another process's
