@@ -1,7 +1,8 @@
 /**
  * Creates or updates the catalogue's topics on a broker (idempotent):
  *
- *   tsx contracts/provision-topics.ts [--brokers host:9092[,host:9093]] [--replication-factor 1]
+ *   tsx contracts/provision-topics.ts [--brokers host:9092[,host:9093]] [--replication-factor N|auto]
+ *   (auto, the default: the cluster's default.replication.factor, see contracts/provision.ts)
  *   (without --brokers: KAFKA_BROKERS, else the native local stack's)
  *                                     [--dead-letter-groups inventory,production]
  *   (as KAFKA_SASL_USERNAME, else the secure native stack's admin; `npm run kafka:provision` also
@@ -15,10 +16,18 @@ import { Kafka, logLevel } from 'kafkajs';
 import { readToolKafkaSecurity } from '@platform/config';
 import { kafkaClientSecurity } from '@runtime/kafka-security';
 import { assertNever } from './schema-model';
-import { desiredTopics, provisionTopics, type ProvisionOptions } from './provision';
+import {
+  desiredTopics,
+  parseReplicationSetting,
+  provisionTopics,
+  resolveReplicationFactor,
+  type ProvisionOptions,
+  type ReplicationSetting,
+} from './provision';
 
-interface Arguments extends ProvisionOptions {
+interface Arguments extends Omit<ProvisionOptions, 'replicationFactor'> {
   readonly brokers: readonly string[];
+  readonly replicationFactor: ReplicationSetting;
 }
 
 function parseArgs(argv: readonly string[]): Arguments | string {
@@ -36,9 +45,8 @@ function parseArgs(argv: readonly string[]): Arguments | string {
   const brokers =
     given === undefined ? defaultKafkaBrokers() : given.split(',').filter((broker) => broker !== '');
   if (brokers.length === 0) return '--brokers names no broker';
-  const replicationFactor = Number(values.get('--replication-factor') ?? '1');
-  if (!Number.isInteger(replicationFactor) || replicationFactor < 1)
-    return '--replication-factor must be a positive integer';
+  const replicationFactor = parseReplicationSetting(values.get('--replication-factor') ?? 'auto');
+  if (replicationFactor === undefined) return '--replication-factor must be a positive integer or auto';
   const deadLetterGroups = (values.get('--dead-letter-groups') ?? '')
     .split(',')
     .filter((group) => group !== '');
@@ -49,7 +57,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv);
   if (typeof args === 'string') {
     console.error(
-      `${args}\nusage: tsx contracts/provision-topics.ts [--brokers host:port[,...]] [--replication-factor N] [--dead-letter-groups g1,g2]`,
+      `${args}\nusage: tsx contracts/provision-topics.ts [--brokers host:port[,...]] [--replication-factor N|auto] [--dead-letter-groups g1,g2]`,
     );
     return 2;
   }
@@ -61,7 +69,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }).admin();
   await admin.connect();
   try {
-    const plan = await provisionTopics(admin, desiredTopics(args));
+    const replicationFactor = await resolveReplicationFactor(admin, args.replicationFactor);
+    const plan = await provisionTopics(admin, desiredTopics({ ...args, replicationFactor }));
     for (const action of plan.actions) {
       switch (action.kind) {
         case 'create':

@@ -7,7 +7,13 @@
  * part only observes and executes, so the rules are unit-tested without a broker.
  */
 import { ConfigResourceTypes, ConfigSource, type Admin, type ITopicConfig } from 'kafkajs';
-import { deadLetters, deadLetterTopicName, topics as catalogue, type TopicDeclaration } from './topics';
+import {
+  deadLetters,
+  deadLetterTopicName,
+  replicationFor,
+  topics as catalogue,
+  type TopicDeclaration,
+} from './topics';
 
 export interface DesiredTopic {
   readonly name: string;
@@ -61,13 +67,55 @@ export interface ProvisionOptions {
   readonly deadLetterGroups?: readonly string[];
 }
 
+/** A replication factor, or `auto`: the cluster's own default (see `clusterReplicationFactor`). */
+export type ReplicationSetting = number | 'auto';
+
 /**
- * min.insync.replicas follows the replication factor: with 3 replicas a write needs 2 (one broker
- * may fail without losing acknowledged writes); with fewer, requiring more than 1 would make the
- * topic unwritable as soon as one broker is down.
+ * The replication factor `auto` stands for: the cluster's `default.replication.factor`, which its
+ * operator set for its size (the native stack: 1 on one node, 3 on a cluster; managed services: 3).
+ * Not the number of brokers the cluster reports: that counts only the live ones, so a platform
+ * (re)started while one broker of three is down would create topics with two copies, and lower
+ * `min.insync.replicas` of the existing ones to 1 — a lasting loss of durability from a passing
+ * outage. The default does not change while a broker is down.
  */
-function minInSyncReplicas(replicationFactor: number): number {
-  return replicationFactor >= 3 ? 2 : 1;
+export async function clusterReplicationFactor(
+  admin: Pick<Admin, 'describeCluster' | 'describeConfigs'>,
+): Promise<number> {
+  const { brokers } = await admin.describeCluster();
+  const [broker] = brokers;
+  if (broker === undefined) throw new Error('the cluster reports no broker');
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [
+      {
+        type: ConfigResourceTypes.BROKER,
+        name: String(broker.nodeId),
+        configNames: ['default.replication.factor'],
+      },
+    ],
+  });
+  const value = Number(
+    resources[0]?.configEntries.find((entry) => entry.configName === 'default.replication.factor')
+      ?.configValue,
+  );
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`broker ${broker.nodeId} reports no default.replication.factor`);
+  return value;
+}
+
+/** `auto` or a positive integer, as a command line or the environment gives it; undefined if neither. */
+export function parseReplicationSetting(raw: string): ReplicationSetting | undefined {
+  if (raw === 'auto') return 'auto';
+  const value = Number(raw);
+  return /^\d+$/.test(raw) && value >= 1 ? value : undefined;
+}
+
+/** `auto` resolved against the cluster; a number as it is. */
+export async function resolveReplicationFactor(
+  admin: Pick<Admin, 'describeCluster' | 'describeConfigs'>,
+  setting: ReplicationSetting,
+): Promise<number> {
+  return setting === 'auto' ? clusterReplicationFactor(admin) : setting;
 }
 
 function topicConfig(
@@ -78,7 +126,7 @@ function topicConfig(
   return {
     'cleanup.policy': cleanupPolicy,
     'retention.ms': String(retentionMs),
-    'min.insync.replicas': String(minInSyncReplicas(replicationFactor)),
+    'min.insync.replicas': String(replicationFor(replicationFactor).minInSyncReplicas),
     // Timestamps are the producers' (when the event was produced), not the broker's append time.
     'message.timestamp.type': 'CreateTime',
   };
