@@ -238,7 +238,7 @@ export const platformVariables = {
     default: "auto: the cluster's `default.replication.factor`",
     range: 'auto, 1–5',
     meaning:
-      'copies of every topic the platform creates; `min.insync.replicas` follows (2 from 3 copies, else 1; see [Cluster](#a-three-broker-cluster)). The native stack sets the default to 1 on one node, 3 on a cluster',
+      'copies of every topic the platform creates; `min.insync.replicas` follows (2 from 3 copies, else 1; see [Cluster](#cluster)). The native stack sets the default to 1 on one node, 3 on a cluster',
   },
   KAFKA_SASL_USERNAME: {
     name: 'KAFKA_SASL_USERNAME',

@@ -149,6 +149,10 @@ function kafkaNodeComponent(config: StackConfig, node: KafkaNode, nodes: readonl
         await runLogged(
           java,
           [
+            // A one-off tool of a few seconds: the quick compiler and the serial collector
+            // spare the CPU that three formats at once (a cluster) would otherwise compete for.
+            '-XX:TieredStopAtLevel=1',
+            '-XX:+UseSerialGC',
             ...jvmFlags,
             'kafka.tools.StorageTool',
             'format',
