@@ -262,7 +262,10 @@ function alteredConfig(topic: DesiredTopic, current: ObservedTopic | undefined):
 }
 
 export interface ApplyOptions {
-  /** How long to wait for altered configs to become visible (see `awaitVisible`); 15 s by default. */
+  /**
+   * How long to wait for created topics to have leaders (`awaitLeaders`) and altered configs to
+   * become visible (`awaitVisible`); 15 s by default.
+   */
   readonly settleTimeoutMs?: number;
 }
 
@@ -297,6 +300,35 @@ async function awaitVisible(
 }
 
 /**
+ * Waits until every partition of the created topics has a leader, as kafkajs's `waitForLeaders`
+ * would, but asking again when a broker does not know a topic yet: on a cluster the metadata of a
+ * topic the controller just created reaches the other brokers a little later, and kafkajs's own
+ * wait fails on the first "does not host this topic-partition" (seen on the native three-node
+ * cluster).
+ */
+async function awaitLeaders(admin: TopicAdmin, names: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let lastError: unknown;
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [...names] });
+      const led = (name: string): boolean => {
+        const partitions = topics.find((topic) => topic.name === name)?.partitions ?? [];
+        return partitions.length > 0 && partitions.every((partition) => partition.leader >= 0);
+      };
+      if (names.every(led)) return;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const why = lastError instanceof Error ? `: ${lastError.message}` : '';
+      throw new Error(`topics created but without leaders after ${timeoutMs} ms (${names.join(', ')})${why}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
  * Observes, plans and applies; returns once the broker describes what it applied. Safe to run
  * any number of times, and concurrently: a topic another process created in the meantime makes
  * `createTopics` report it as existing, which is fine.
@@ -314,7 +346,14 @@ export async function provisionTopics(
   const creates = plan.actions.flatMap((action) =>
     action.kind === 'create' ? [toTopicConfig(action.topic)] : [],
   );
-  if (creates.length > 0) await admin.createTopics({ topics: creates, waitForLeaders: true });
+  if (creates.length > 0) {
+    await admin.createTopics({ topics: creates, waitForLeaders: false });
+    await awaitLeaders(
+      admin,
+      creates.map((topic) => topic.topic),
+      options.settleTimeoutMs ?? 15_000,
+    );
+  }
   const alters = plan.actions.flatMap((action) => (action.kind === 'alter-config' ? [action.topic] : []));
   if (alters.length > 0) {
     // kafkajs implements only the non-incremental AlterConfigs API (IncrementalAlterConfigs is

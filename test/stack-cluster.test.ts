@@ -31,11 +31,32 @@ describeWithNativeInstalls('native stack: a three-broker cluster', () => {
     STACK_KAFKA_SECURITY: 'plaintext',
   });
   const nodes = kafkaNodes(config);
+  // The clients' warnings, kept to explain a wait that times out (a consumer that never came
+  // back after the kill would otherwise fail with nothing but the timeout).
+  const warnings: string[] = [];
   const kafka = new Kafka({
     clientId: 'stack-cluster-test',
     brokers: stackEndpoints(config).KAFKA_BROKERS?.split(',') ?? [],
-    logLevel: logLevel.NOTHING,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ namespace, log }) => {
+        warnings.push(`${new Date().toISOString()} ${namespace} ${log.message}`);
+      },
   });
+  const waitWithWarnings = async <T>(
+    description: string,
+    probe: () => Promise<T | undefined | false> | T | undefined | false,
+    timeoutMs: number,
+  ): Promise<T> => {
+    try {
+      return await waitFor(description, probe, { timeoutMs });
+    } catch (error) {
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}\nlast client warnings:\n${warnings.slice(-30).join('\n')}`,
+      );
+    }
+  };
   let admin: Admin | undefined;
   let producer: Producer | undefined;
   let consumer: Consumer | undefined;
@@ -136,9 +157,11 @@ describeWithNativeInstalls('native stack: a three-broker cluster', () => {
 
     // Two replicas of three are in sync: acks=all writes still succeed, and are read.
     const after = await send('after');
-    await waitFor('the records written after the kill to be read', () => after.every((v) => seen.has(v)), {
-      timeoutMs: 90_000,
-    });
+    await waitWithWarnings(
+      'the records written after the kill to be read',
+      () => after.every((v) => seen.has(v)),
+      120_000,
+    );
     const moved = await waitFor(
       'partition 0 to have another leader and the killed broker out of its ISR',
       async () => {
