@@ -32,7 +32,11 @@ module.exports = {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{runtime,contracts,services,streams,infra,platform,simulator}/**/*.spec.ts'],
+      testMatch: [
+        '<rootDir>/{runtime,contracts,services,streams,infra,platform,simulator}/**/*.spec.ts',
+        // The fault suite's checker is pure: its own specs need no stack.
+        '<rootDir>/test/faults/**/*.spec.ts',
+      ],
     },
     {
       ...shared,

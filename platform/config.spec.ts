@@ -125,7 +125,8 @@ describe('platform settings', () => {
       order: { orderPlacedVersion: 2 },
       orderScmAdapter: { mappingRefreshMs: 2000 },
       autoAdvance: null,
-      faults: { killAfterBatches: null },
+      faults: { killAfterBatches: null, killPoint: 'write' },
+      kafkaSessionTimeoutMs: 30000,
     });
     expect(readPlatformConfig(endpoints, ['order'], {}, { demo: true }).autoAdvance).toEqual({
       delayMs: 1500,

@@ -285,13 +285,27 @@ export const platformVariables = {
     meaning:
       'JSON lines on stdout; `info` is a few lines a minute at demo rates, `debug` adds a line per event and per HTTP request',
   },
+  KAFKA_SESSION_TIMEOUT_MS: integer(
+    'KAFKA_SESSION_TIMEOUT_MS',
+    30_000,
+    6_000,
+    300_000,
+    "how long the broker waits for a silent consumer before it hands the consumer's partitions to another instance (within the broker's group.min/max.session.timeout.ms)",
+  ),
   FAULT_KILL_AFTER_BATCHES: integer(
     'FAULT_KILL_AFTER_BATCHES',
     0,
     0,
     1_000_000,
-    "fault tests only: the process SIGKILLs itself after that many batches' writes, before their commit (0: off)",
+    'fault tests only: the process SIGKILLs itself at `FAULT_KILL_POINT` of its n-th batch (0: off)',
   ),
+  FAULT_KILL_POINT: {
+    name: 'FAULT_KILL_POINT',
+    default: 'write',
+    range: 'write, produce, publish',
+    meaning:
+      "fault tests only: `write` after a batch's state writes, before its commit; `produce` once the events those writes caused are also published, before the commit; `publish` after the outbox relay published, before it clears what it published",
+  },
 } as const satisfies Record<string, VariableReference>;
 
 /**
@@ -501,8 +515,13 @@ export interface PlatformConfig extends Endpoints {
    * makes the process SIGKILL itself once its consumers have made the writes of n batches
    * durable, before those batches' offsets are committed.
    */
-  readonly faults: { readonly killAfterBatches: number | null };
+  readonly faults: { readonly killAfterBatches: number | null; readonly killPoint: FaultKillPoint };
+  /** The consumer groups' session: how long a silent member keeps its partitions. */
+  readonly kafkaSessionTimeoutMs: number;
 }
+
+export const faultKillPoints = ['write', 'produce', 'publish'] as const;
+export type FaultKillPoint = (typeof faultKillPoints)[number];
 
 export interface AutoAdvance {
   /** How long a task waits in each step before it is moved on, as if by a person. */
@@ -621,6 +640,11 @@ export function readPlatformConfig(
   if (!/^[a-zA-Z0-9._-]*$/.test(namespace))
     throw new ConfigError(`TOPIC_NAMESPACE may hold only letters, digits, . _ -, got "${namespace}"`);
   const autoAdvanceMs = integerFrom(env, vars.AUTO_ADVANCE_MS);
+  const killPoint = (env.FAULT_KILL_POINT || 'write') as FaultKillPoint;
+  if (!faultKillPoints.includes(killPoint))
+    throw new ConfigError(
+      `FAULT_KILL_POINT must be one of ${faultKillPoints.join(', ')}, got "${killPoint}"`,
+    );
   const native = endpoints.stackKafkaCredentials;
   const kafkaSecurity = readKafkaSecurity(
     env,
@@ -667,7 +691,9 @@ export function readPlatformConfig(
     },
     faults: {
       killAfterBatches: integerFrom(env, vars.FAULT_KILL_AFTER_BATCHES) || null,
+      killPoint,
     },
+    kafkaSessionTimeoutMs: integerFrom(env, vars.KAFKA_SESSION_TIMEOUT_MS),
   };
 }
 

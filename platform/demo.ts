@@ -35,6 +35,8 @@ function lineOf(event: OrderEvent): string | undefined {
       return event.command === 'cancel'
         ? `demo: ${event.order.orderId} cancel requested -> HTTP ${event.httpStatus}`
         : undefined;
+    case 'receipt':
+      return undefined;
     case 'refused':
       return `demo: order refused: HTTP ${event.httpStatus} ${event.detail}`;
     case 'error':

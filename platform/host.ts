@@ -45,7 +45,7 @@ import {
 } from '@runtime/serde';
 import { contextFactories, type ContextName } from './contexts';
 import { deploymentGrants, grantAcls } from './kafka-acls';
-import { ConfigError, type PlatformConfig } from './config';
+import { ConfigError, type FaultKillPoint, type PlatformConfig } from './config';
 
 export interface RunningPlatform {
   readonly url: string;
@@ -117,10 +117,20 @@ export async function startPlatform(
   const groups = config.contexts
     .flatMap((name) => contextFactories[name].subscriptions.map(({ group }) => group))
     .map(namespaced);
-  await serde.register({
-    types: [...writers].flatMap(eventTypesWrittenBy),
-    topicOf: (type) => namespaced(placementOf(type).topic),
-  });
+  // A process started while the registry is down (a restart during an outage) waits for it,
+  // saying so, rather than exiting at once; about a minute and a half, then it fails loudly.
+  await withRetries(
+    log,
+    `registering the schemas at ${config.schemaRegistryUrl} (waiting for the schema registry)`,
+    () =>
+      serde
+        .register({
+          types: [...writers].flatMap(eventTypesWrittenBy),
+          topicOf: (type) => namespaced(placementOf(type).topic),
+        })
+        .then(() => undefined),
+    20,
+  );
   // Several processes may start at once (docker-compose, a rolling restart) and provision the
   // same topics: creation is idempotent, but metadata can lag right after another process's
   // creation ("does not host this topic-partition"), so a failed pass is retried.
@@ -168,6 +178,7 @@ export async function startPlatform(
   });
   await producer.connect();
 
+  const faults = faultInjection(config.faults, log);
   // The relay needs the contexts' collections, and the contexts need the relay's hand-over.
   let relayWrite: PlatformServices['relayWrite'] = () => undefined;
   const services: PlatformServices = {
@@ -191,9 +202,10 @@ export async function startPlatform(
         log.error('a consumer cannot go on; this process is down', { group, error });
         if (failures.length === 1) hooks.onFatal?.({ group, error });
       },
-      ...(config.faults.killAfterBatches === null
-        ? {}
-        : { afterApplied: killAfter(config.faults.killAfterBatches, log) }),
+      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+      ...(faults.point === 'write' ? { afterApplied: faults.kill } : {}),
+      // Once this batch's events are out too, so a redelivered batch meets its own publications.
+      ...(faults.point === 'produce' ? { afterApplied: () => relay.settled().then(faults.kill) } : {}),
     },
   };
 
@@ -208,6 +220,7 @@ export async function startPlatform(
     onPublished: (topic, headers) =>
       metrics.eventsPublished.inc({ topic, event_type: headers[eventHeaders.type] ?? 'unknown' }),
     onPending: (collection, count) => metrics.outboxPending.set({ context: collection }, count),
+    ...(faults.point === 'publish' ? { afterPublish: faults.kill } : {}),
   });
   relayWrite = (write) => relay.enqueue(write);
   relay.start();
@@ -333,16 +346,24 @@ function kafkaLogCreator(kafkaLog: Logger): logCreator {
 const probeTimeoutMs = 1_500;
 
 /** The fault hook: after the n-th batch applied, the process dies as a crash would, at once. */
-function killAfter(batches: number, log: Logger): () => Promise<void> {
-  let applied = 0;
-  return async () => {
-    applied += 1;
-    if (applied < batches) return;
-    log.warn('fault injection: killing this process between a write and its commit', { batches });
+/**
+ * The fault suite's switch: SIGKILL this process at a chosen point of its n-th batch (a
+ * consumer batch, or for `publish` a relay batch). Off (no point) unless configured.
+ */
+function faultInjection(
+  { killAfterBatches, killPoint }: PlatformConfig['faults'],
+  log: Logger,
+): { point: FaultKillPoint | null; kill: () => Promise<void> } {
+  let batches = 0;
+  const kill = async (): Promise<void> => {
+    batches += 1;
+    if (killAfterBatches === null || batches < killAfterBatches) return;
+    log.warn('fault injection: killing this process', { point: killPoint, batches });
     process.kill(process.pid, 'SIGKILL');
-    // SIGKILL is not delivered synchronously: never let the batch go on to its commit.
+    // SIGKILL is not delivered synchronously: never let the batch go on to its commit or clear.
     await new Promise(() => undefined);
   };
+  return { point: killAfterBatches === null ? null : killPoint, kill };
 }
 
 async function withRetries(

@@ -237,7 +237,9 @@ function createGroupRunner<E>(
     ...(options.sessionTimeoutMs
       ? {
           sessionTimeout: options.sessionTimeoutMs,
-          heartbeatInterval: Math.floor(options.sessionTimeoutMs / 3),
+          // kafkajs's default (3 s) unless the session is shorter than 9 s: members learn of a
+          // rebalance on their next heartbeat, so a longer interval slows every rebalance.
+          heartbeatInterval: Math.min(3_000, Math.floor(options.sessionTimeoutMs / 3)),
         }
       : {}),
     retry: {

@@ -104,6 +104,8 @@ export interface OutboxRelay {
   enqueue(write: PendingWrite): void;
   /** Recovery now: publishes every flagged document's events; resolves with how many. */
   drain(): Promise<number>;
+  /** Resolves once every write handed over so far is published (or its publication failed). */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -298,6 +300,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       const done = new Promise<number>((resolve, reject) => waiters.push({ resolve, reject }));
       if (loop === undefined) pump();
       return done;
+    },
+    async settled() {
+      while (loop !== undefined || (running && queue.length > 0)) {
+        if (loop === undefined) pump();
+        await loop?.catch(() => undefined);
+      }
     },
     async stop() {
       running = false;

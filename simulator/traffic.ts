@@ -45,6 +45,8 @@ export interface TrafficOptions {
   readonly storefronts: readonly string[];
   /** Any URL serving the inventory and the order->scm adapter's mapping APIs. */
   readonly platformUrl: string;
+  /** Where the adapter's mapping is, when another process than `platformUrl` serves it. */
+  readonly mappingUrl?: string;
   readonly ratePerSec: number;
   /** How long orders are offered; `Infinity` until `stop()`. */
   readonly durationMs: number;
@@ -126,6 +128,14 @@ export type OrderEvent =
       readonly plan: OrderPlan;
       readonly httpStatus: number;
       readonly detail: string;
+    }
+  | {
+      /** A goods receipt posted (a top-up or for an order short of stock); null: no answer. */
+      readonly kind: 'receipt';
+      readonly sku: string;
+      readonly quantity: number;
+      readonly key: string;
+      readonly acknowledged: boolean | null;
     }
   | { readonly kind: 'error'; readonly orderId: string | null; readonly error: string };
 
@@ -330,16 +340,36 @@ export function startTraffic(options: TrafficOptions): RunningTraffic {
     return Number(level.body.available);
   }
 
+  /**
+   * Posts a receipt as a careful client does: a request that got no answer (the instance died
+   * under it) is sent again with the same idempotency key, so it is applied once either way and
+   * the receipt ledger (`onOrder` 'receipt') knows what the platform acknowledged.
+   */
   async function receive(sku: string, quantity: number, reference: string): Promise<number> {
-    const answer = await act(
-      options.platformUrl,
-      'POST',
-      `/inventory/stock/${sku}/receipts`,
-      { quantity, supplierReference: reference },
-      { 'Idempotency-Key': `sim-receipt-${randomUUID()}` },
-    );
-    if (answer.status >= 300) throw new Error(`receipt of ${sku}: HTTP ${answer.status}`);
-    return answer.status;
+    const key = `sim-receipt-${randomUUID()}`;
+    for (let attempt = 1; ; attempt += 1) {
+      let answer: { status: number } | undefined;
+      try {
+        answer = await act(
+          options.platformUrl,
+          'POST',
+          `/inventory/stock/${sku}/receipts`,
+          { quantity, supplierReference: reference },
+          { 'Idempotency-Key': key },
+        );
+      } catch (error) {
+        if (attempt >= 8 || finished.signal.aborted) {
+          emit({ kind: 'receipt', sku, quantity, key, acknowledged: null });
+          throw error;
+        }
+        await sleep(1_000 * attempt, finished.signal);
+        continue;
+      }
+      const acknowledged = answer.status < 300;
+      emit({ kind: 'receipt', sku, quantity, key, acknowledged });
+      if (!acknowledged) throw new Error(`receipt of ${sku}: HTTP ${answer.status}`);
+      return answer.status;
+    }
   }
 
   const stockFloor = stockFloorFor(options.ratePerSec, topUpEveryMs);
@@ -609,7 +639,11 @@ export function startTraffic(options: TrafficOptions): RunningTraffic {
     const scraper = setInterval(() => void scrape(), 2_000);
     let topUps: NodeJS.Timeout | undefined;
     try {
-      const mappingAnswer = await act(options.platformUrl, 'GET', '/adapters/order-scm/mapping');
+      const mappingAnswer = await act(
+        options.mappingUrl ?? options.platformUrl,
+        'GET',
+        '/adapters/order-scm/mapping',
+      );
       if (mappingAnswer.status !== 200)
         throw new Error(`GET /adapters/order-scm/mapping: HTTP ${mappingAnswer.status}`);
       const mapping = mapViewOf(mappingAnswer.body);

@@ -30,7 +30,7 @@ export interface ComponentStatus {
   pid: number | undefined;
 }
 
-const pathsOf = (config: StackConfig): StackPaths => ({
+export const pathsOf = (config: StackConfig): StackPaths => ({
   logs: path.join(config.dir, 'logs'),
   run: path.join(config.dir, 'run'),
 });

@@ -10,6 +10,7 @@ import {
 import {
   availableOf,
   holdOrder,
+  invalidRequestLines,
   reservationDecider,
   planAttempts,
   shortagesOf,
@@ -323,6 +324,36 @@ describe('reservation: Request', () => {
     expect(
       reservationDecider.decide(request(first, requestedAt, [{ sku: rice, quantity: 9 }]), state, now),
     ).toEqual(unchanged);
+  });
+
+  it('refuses lines no hold can take (none, no SKU, not a whole unit >= 1), recording nothing', () => {
+    const refusals: [StockLine[], string][] = [
+      [[], 'the request has no lines'],
+      [[{ sku: ' ', quantity: 1 }], 'line 1 names no SKU'],
+      [
+        [
+          { sku: rice, quantity: 1 },
+          { sku: kimchi, quantity: 0 },
+        ],
+        `line 2 (${kimchi}): quantity 0 is not a whole number of units, at least 1`,
+      ],
+      [
+        [{ sku: rice, quantity: -3 }],
+        `line 1 (${rice}): quantity -3 is not a whole number of units, at least 1`,
+      ],
+    ];
+    for (const [requested, reason] of refusals) {
+      expect(reservationDecider.decide(request(first, requestedAt, requested), undefined, now)).toEqual({
+        kind: 'refused',
+        code: 'CONFLICT',
+        reason,
+      });
+      expect(invalidRequestLines(requested)).toBe(reason);
+    }
+    // A cancellation before the request leaves a state without lines: a bad request still fails.
+    const cancelled = reservationOf({ kind: 'Cancel', fulfilmentId: first });
+    expect(reservationDecider.decide(request(first, requestedAt, []), cancelled, now).kind).toBe('refused');
+    expect(invalidRequestLines(lines)).toBeUndefined();
   });
 });
 

@@ -337,10 +337,19 @@ function decideReservation(
   const { fulfilmentId } = input;
   const at = now.toISOString();
   switch (input.kind) {
-    case 'Request':
-      return state !== undefined && state.requestedAt !== null
-        ? unchanged
-        : accepted({ type: 'Requested', fulfilmentId, lines: input.lines, requestedAt: input.requestedAt });
+    case 'Request': {
+      if (state !== undefined && state.requestedAt !== null) return unchanged;
+      // Recorded, lines that no hold can take would leave a reservation whose every attempt
+      // fails, and with it every attempt batched beside it (receipts, cancellations' retries).
+      const problem = invalidRequestLines(input.lines);
+      if (problem !== undefined) return refused('CONFLICT', problem);
+      return accepted({
+        type: 'Requested',
+        fulfilmentId,
+        lines: input.lines,
+        requestedAt: input.requestedAt,
+      });
+    }
     case 'AllHeld':
       return state?.status === 'waiting'
         ? accepted({ type: 'Reserved', fulfilmentId, lines: state.lines, reservedAt: at })
@@ -432,6 +441,21 @@ export const reservationDecider: Decider<ReservationState, ReservationInput, Res
 
 // ---------------------------------------------------------------------------------------------
 // Helpers for the wiring's protocol (see the module comment).
+
+/**
+ * Why a request's lines cannot be reserved, or undefined when they can: the contract says a
+ * request is never empty and holds are whole units, at least 1. The adapter never writes
+ * anything else; this guards against any other writer of the topic.
+ */
+export function invalidRequestLines(lines: readonly StockLine[]): string | undefined {
+  if (lines.length === 0) return 'the request has no lines';
+  for (const [i, { sku, quantity }] of lines.entries()) {
+    if (sku.trim() === '') return `line ${i + 1} names no SKU`;
+    if (!isWholeNumber(quantity, 1))
+      return `line ${i + 1} (${sku}): quantity ${quantity} is not a whole number of units, at least 1`;
+  }
+  return undefined;
+}
 
 /** Units a new hold may take; a SKU never seen has none. */
 export function availableOf(stock: StockState | undefined): number {

@@ -12,6 +12,7 @@ import {
   type TopicSubscription,
 } from '@runtime/context';
 import type { DecodedEvent } from '@runtime/serde';
+import { errorCodes, permanent } from '@runtime/errors';
 import { createEventWriter } from '@runtime/event-writer';
 import { meterStages, observeAll } from '@runtime/journey';
 import { createInventoryRouter } from './api';
@@ -305,10 +306,15 @@ export async function createInventoryContext(
       );
       const latest = new Map<string, ReservationState | undefined>();
       const freed = new Set<string>();
+      const unreservable: string[] = [];
       let duplicates = 0;
       for (const [i, execution] of executions.entries()) {
         const { event, input } = steps[i]!;
         if (execution.kind === 'duplicate') duplicates += 1;
+        if (execution.kind === 'refused' && input.kind === 'Request') {
+          unreservable.push(`${input.fulfilmentId}: ${execution.reason}`);
+          continue;
+        }
         if (execution.kind === 'refused') {
           log.warn('event refused', {
             fulfilmentId: input.fulfilmentId,
@@ -333,6 +339,13 @@ export async function createInventoryContext(
         [...(await reservations.loadAll([...latest.keys()])).values()].map(({ state }) => state),
       );
       if (freed.size > 0) await retryWaiting([...freed]);
+      // After the rest of the batch is done: the runner retries the batch (its other events are
+      // duplicates by then), isolates the request and dead-letters it with this reason.
+      if (unreservable.length > 0)
+        throw permanent(
+          errorCodes.INVALID_CONTENT,
+          `FulfilmentRequested cannot be reserved: ${unreservable.join('; ')}`,
+        );
       return { duplicates };
     },
   });

@@ -14,7 +14,7 @@ import { readJsonBody } from '@runtime/http';
 import { guard, type AccessTable } from '@runtime/auth';
 import { amount, array, integer, isoDate, object, oneOf, optional, parse, string } from '@runtime/validate';
 import {
-  coupons,
+  couponDiscount,
   paymentMethods,
   slotCodes,
   slotWindow,
@@ -139,7 +139,7 @@ export function createOrderRouter(options: OrderApiOptions): Router {
       throw validationProblem([
         { field: '/delivery/date', message: `must be today (${today}, KST) or later` },
       ]);
-    if (body.couponCode !== null && coupons[body.couponCode] === undefined)
+    if (body.couponCode !== null && couponDiscount(body.couponCode) === undefined)
       throw validationProblem([{ field: '/couponCode', message: 'is not a coupon this store honours' }]);
 
     const command: PlaceOrder = {

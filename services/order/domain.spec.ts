@@ -2,6 +2,7 @@ import type { OrderStatus } from '@contracts/generated';
 import { evolveAll, type Decision } from '@runtime/decider';
 import {
   isForward,
+  couponDiscount,
   orderDecider,
   slotWindow,
   type Order,
@@ -132,6 +133,18 @@ describe('placing an order', () => {
         discount: { amount: '3000.00', currency: 'KRW' },
       },
     });
+  });
+
+  it('a coupon named like a property every object has is no coupon: no discount, a number total', () => {
+    for (const code of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      expect(couponDiscount(code)).toBeUndefined();
+      const [event] = published(
+        orderDecider.decide(place(2, { couponCode: code }), undefined, now),
+        undefined,
+      );
+      expect(event?.data).toMatchObject({ totalAmount: { amount: '31000.50', currency: 'KRW' } });
+    }
+    expect(couponDiscount('WELCOME3000')).toBe(3000);
   });
 
   it('starts as 주문완료 (PLACED); placing the same order again changes nothing', () => {

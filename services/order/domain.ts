@@ -56,6 +56,15 @@ export function slotWindow(date: string, slot: SlotCode): { startsAt: string; en
 /** Coupons the storefront honours: a fixed discount in KRW. */
 export const coupons: Readonly<Record<string, number>> = { WELCOME3000: 3000, DAWN1000: 1000 };
 
+/**
+ * The discount of a coupon this store honours, or undefined. Looked up as an own property: a
+ * plain `coupons[code]` finds `constructor`, `toString` or `__proto__` on the prototype, whose
+ * "discount" made the total NaN and the placement a 500.
+ */
+export function couponDiscount(code: string): number | undefined {
+  return Object.hasOwn(coupons, code) ? coupons[code] : undefined;
+}
+
 export const paymentMethods = ['CARD', 'KAKAOPAY', 'NAVERPAY', 'BANK_TRANSFER'] as const;
 export type PaymentMethod = (typeof paymentMethods)[number];
 
@@ -199,7 +208,7 @@ function decide(input: OrderInput, order: Order | undefined, now: Date) {
     const gross = input.order.lines.reduce((sum, line) => sum + cents(line.unitPrice) * line.quantity, 0);
     const discount = Math.min(
       gross,
-      cents(input.order.couponCode === null ? 0 : (coupons[input.order.couponCode] ?? 0)),
+      cents(input.order.couponCode === null ? 0 : (couponDiscount(input.order.couponCode) ?? 0)),
     );
     return accepted<OrderFact>({
       type: 'Placed',

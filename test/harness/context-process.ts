@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { ContextName } from '@platform/contexts';
 import { testAuthEnv } from './credentials';
-import { testEndpoints } from './endpoints';
 import type { TestDeployment } from './platform';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -31,7 +30,7 @@ export function startContextProcess(
   deployment: TestDeployment,
   env: NodeJS.ProcessEnv = {},
 ): ContextProcess {
-  const endpoints = testEndpoints();
+  const endpoints = deployment.endpoints;
   const child = spawn(process.execPath, ['--import', 'tsx', 'platform/main.ts', '--context', name], {
     cwd: root,
     env: {

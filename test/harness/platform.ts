@@ -16,9 +16,11 @@ import { kafkaClientSecurity, type KafkaSecurity } from '@runtime/kafka-security
 import { createLogger } from '@runtime/log';
 import { RegistryClient, Serde, type DecodedEvent } from '@runtime/serde';
 import { roleFor, bearer, testAuthEnv } from './credentials';
-import { testEndpoints } from './endpoints';
+import { testEndpoints, type Endpoints } from './endpoints';
 
 export interface TestDeployment {
+  /** The components it runs on: the run's, or those its options named. */
+  readonly endpoints: Endpoints;
   /** Shared by every platform process of the deployment (like one environment). */
   readonly namespace: string;
   readonly database: string;
@@ -39,6 +41,8 @@ export interface TestDeployment {
 }
 
 export interface DeploymentOptions {
+  /** Other components than the run's altogether (the fault suite's own stack). */
+  readonly endpoints?: Endpoints;
   /**
    * Another broker than the run's (a secure one a test started): the deployment's own clients
    * (records, publish, clean-up) use `security`, its platforms are given their own.
@@ -52,7 +56,7 @@ export interface DeploymentOptions {
 }
 
 export function createTestDeployment(name: string, options: DeploymentOptions = {}): TestDeployment {
-  const run = testEndpoints();
+  const run = options.endpoints ?? testEndpoints();
   const { kafka: other } = options;
   const endpoints = other
     ? {
@@ -113,6 +117,7 @@ export function createTestDeployment(name: string, options: DeploymentOptions = 
   }
 
   return {
+    endpoints,
     namespace,
     database,
     async start(contexts, env = {}) {
