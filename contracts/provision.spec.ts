@@ -3,18 +3,21 @@ import {
   type ConfigEntries,
   type DescribeConfigResponse,
   type IResourceConfig,
+  type ResourceConfigQuery,
   type ITopicConfig,
   type ITopicMetadata,
 } from 'kafkajs';
 import {
+  clusterReplicationFactor,
   desiredTopics,
+  parseReplicationSetting,
   planTopics,
   provisionTopics,
   type DesiredTopic,
   type ObservedTopic,
   type TopicAdmin,
 } from './provision';
-import { topics } from './topics';
+import { replication, replicationFor, topics } from './topics';
 
 const orders: DesiredTopic = {
   name: 'order.events',
@@ -61,6 +64,75 @@ describe('desiredTopics', () => {
   it('requires one in-sync replica only when there are fewer than three', () => {
     const [first] = desiredTopics({ replicationFactor: 1 });
     expect(first?.config['min.insync.replicas']).toBe('1');
+  });
+});
+
+describe('replication per environment', () => {
+  it('is three copies with two in sync on a cluster, one and one on a single broker', () => {
+    expect(replicationFor(3)).toEqual(replication.cluster);
+    expect(replicationFor(1)).toEqual(replication.singleBroker);
+    expect(replication).toEqual({
+      singleBroker: { replicationFactor: 1, minInSyncReplicas: 1 },
+      cluster: { replicationFactor: 3, minInSyncReplicas: 2 },
+    });
+    // Two copies cannot require both: writes would stop whenever either broker is down.
+    expect(replicationFor(2)).toEqual({ replicationFactor: 2, minInSyncReplicas: 1 });
+    expect(replicationFor(5)).toEqual({ replicationFactor: 5, minInSyncReplicas: 2 });
+    for (const factor of [1, 2, 3])
+      expect(
+        desiredTopics({ replicationFactor: factor }).map((t) => t.config['min.insync.replicas']),
+      ).toEqual(topics.map(() => String(replicationFor(factor).minInSyncReplicas)));
+  });
+
+  it('is given as auto or a positive whole number', () => {
+    expect(['auto', '1', '3', '0', '-1', '2.5', '', 'three'].map(parseReplicationSetting)).toEqual([
+      'auto',
+      1,
+      3,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it("auto is the cluster's default.replication.factor, asked of a live broker", async () => {
+    const asked: unknown[] = [];
+    const cluster = (defaultFactor: string | undefined) => ({
+      describeCluster: async () => ({
+        brokers: [{ nodeId: 2, host: 'h', port: 1 }],
+        controller: 2,
+        clusterId: 'c',
+      }),
+      describeConfigs: async (request: {
+        resources: ResourceConfigQuery[];
+      }): Promise<DescribeConfigResponse> => {
+        asked.push(...request.resources);
+        return {
+          throttleTime: 0,
+          resources: [
+            {
+              errorCode: 0,
+              errorMessage: '',
+              resourceName: '2',
+              resourceType: ConfigResourceTypes.BROKER,
+              configEntries: (defaultFactor === undefined
+                ? []
+                : [
+                    { configName: 'default.replication.factor', configValue: defaultFactor },
+                  ]) as ConfigEntries[],
+            },
+          ],
+        };
+      },
+    });
+    expect(await clusterReplicationFactor(cluster('3'))).toBe(3);
+    expect(asked).toEqual([
+      { type: ConfigResourceTypes.BROKER, name: '2', configNames: ['default.replication.factor'] },
+    ]);
+    expect(await clusterReplicationFactor(cluster('1'))).toBe(1);
+    await expect(clusterReplicationFactor(cluster(undefined))).rejects.toThrow(/default.replication.factor/);
   });
 });
 

@@ -7,7 +7,13 @@
  * part only observes and executes, so the rules are unit-tested without a broker.
  */
 import { ConfigResourceTypes, ConfigSource, type Admin, type ITopicConfig } from 'kafkajs';
-import { deadLetters, deadLetterTopicName, topics as catalogue, type TopicDeclaration } from './topics';
+import {
+  deadLetters,
+  deadLetterTopicName,
+  replicationFor,
+  topics as catalogue,
+  type TopicDeclaration,
+} from './topics';
 
 export interface DesiredTopic {
   readonly name: string;
@@ -61,13 +67,55 @@ export interface ProvisionOptions {
   readonly deadLetterGroups?: readonly string[];
 }
 
+/** A replication factor, or `auto`: the cluster's own default (see `clusterReplicationFactor`). */
+export type ReplicationSetting = number | 'auto';
+
 /**
- * min.insync.replicas follows the replication factor: with 3 replicas a write needs 2 (one broker
- * may fail without losing acknowledged writes); with fewer, requiring more than 1 would make the
- * topic unwritable as soon as one broker is down.
+ * The replication factor `auto` stands for: the cluster's `default.replication.factor`, which its
+ * operator set for its size (the native stack: 1 on one node, 3 on a cluster; managed services: 3).
+ * Not the number of brokers the cluster reports: that counts only the live ones, so a platform
+ * (re)started while one broker of three is down would create topics with two copies, and lower
+ * `min.insync.replicas` of the existing ones to 1 — a lasting loss of durability from a passing
+ * outage. The default does not change while a broker is down.
  */
-function minInSyncReplicas(replicationFactor: number): number {
-  return replicationFactor >= 3 ? 2 : 1;
+export async function clusterReplicationFactor(
+  admin: Pick<Admin, 'describeCluster' | 'describeConfigs'>,
+): Promise<number> {
+  const { brokers } = await admin.describeCluster();
+  const [broker] = brokers;
+  if (broker === undefined) throw new Error('the cluster reports no broker');
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [
+      {
+        type: ConfigResourceTypes.BROKER,
+        name: String(broker.nodeId),
+        configNames: ['default.replication.factor'],
+      },
+    ],
+  });
+  const value = Number(
+    resources[0]?.configEntries.find((entry) => entry.configName === 'default.replication.factor')
+      ?.configValue,
+  );
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`broker ${broker.nodeId} reports no default.replication.factor`);
+  return value;
+}
+
+/** `auto` or a positive integer, as a command line or the environment gives it; undefined if neither. */
+export function parseReplicationSetting(raw: string): ReplicationSetting | undefined {
+  if (raw === 'auto') return 'auto';
+  const value = Number(raw);
+  return /^\d+$/.test(raw) && value >= 1 ? value : undefined;
+}
+
+/** `auto` resolved against the cluster; a number as it is. */
+export async function resolveReplicationFactor(
+  admin: Pick<Admin, 'describeCluster' | 'describeConfigs'>,
+  setting: ReplicationSetting,
+): Promise<number> {
+  return setting === 'auto' ? clusterReplicationFactor(admin) : setting;
 }
 
 function topicConfig(
@@ -78,7 +126,7 @@ function topicConfig(
   return {
     'cleanup.policy': cleanupPolicy,
     'retention.ms': String(retentionMs),
-    'min.insync.replicas': String(minInSyncReplicas(replicationFactor)),
+    'min.insync.replicas': String(replicationFor(replicationFactor).minInSyncReplicas),
     // Timestamps are the producers' (when the event was produced), not the broker's append time.
     'message.timestamp.type': 'CreateTime',
   };
@@ -214,7 +262,10 @@ function alteredConfig(topic: DesiredTopic, current: ObservedTopic | undefined):
 }
 
 export interface ApplyOptions {
-  /** How long to wait for altered configs to become visible (see `awaitVisible`); 15 s by default. */
+  /**
+   * How long to wait for created topics to have leaders (`awaitLeaders`) and altered configs to
+   * become visible (`awaitVisible`); 15 s by default.
+   */
   readonly settleTimeoutMs?: number;
 }
 
@@ -249,6 +300,35 @@ async function awaitVisible(
 }
 
 /**
+ * Waits until every partition of the created topics has a leader, as kafkajs's `waitForLeaders`
+ * would, but asking again when a broker does not know a topic yet: on a cluster the metadata of a
+ * topic the controller just created reaches the other brokers a little later, and kafkajs's own
+ * wait fails on the first "does not host this topic-partition" (seen on the native three-node
+ * cluster).
+ */
+async function awaitLeaders(admin: TopicAdmin, names: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let lastError: unknown;
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [...names] });
+      const led = (name: string): boolean => {
+        const partitions = topics.find((topic) => topic.name === name)?.partitions ?? [];
+        return partitions.length > 0 && partitions.every((partition) => partition.leader >= 0);
+      };
+      if (names.every(led)) return;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const why = lastError instanceof Error ? `: ${lastError.message}` : '';
+      throw new Error(`topics created but without leaders after ${timeoutMs} ms (${names.join(', ')})${why}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
  * Observes, plans and applies; returns once the broker describes what it applied. Safe to run
  * any number of times, and concurrently: a topic another process created in the meantime makes
  * `createTopics` report it as existing, which is fine.
@@ -266,7 +346,14 @@ export async function provisionTopics(
   const creates = plan.actions.flatMap((action) =>
     action.kind === 'create' ? [toTopicConfig(action.topic)] : [],
   );
-  if (creates.length > 0) await admin.createTopics({ topics: creates, waitForLeaders: true });
+  if (creates.length > 0) {
+    await admin.createTopics({ topics: creates, waitForLeaders: false });
+    await awaitLeaders(
+      admin,
+      creates.map((topic) => topic.topic),
+      options.settleTimeoutMs ?? 15_000,
+    );
+  }
   const alters = plan.actions.flatMap((action) => (action.kind === 'alter-config' ? [action.topic] : []));
   if (alters.length > 0) {
     // kafkajs implements only the non-incremental AlterConfigs API (IncrementalAlterConfigs is

@@ -82,6 +82,35 @@ const day = 24 * 60 * 60 * 1000;
  */
 const partitions = 6;
 
+/**
+ * Replication per environment: how many copies of every topic (the catalogue's, dead letters,
+ * retry levels) and how many must have a write before it is acknowledged (`min.insync.replicas`;
+ * producers send with acks=all). On a cluster a write needs two of three replicas: one broker may
+ * die, or be restarted, without losing an acknowledged write and without stopping writes. On a
+ * single broker there is nothing to replicate to.
+ */
+export const replication = {
+  singleBroker: { replicationFactor: 1, minInSyncReplicas: 1 },
+  cluster: { replicationFactor: 3, minInSyncReplicas: 2 },
+} as const;
+
+export interface Replication {
+  readonly replicationFactor: number;
+  readonly minInSyncReplicas: number;
+}
+
+/**
+ * The replication for topics of `replicationFactor` copies (a cluster's default, or one given):
+ * three or more is the cluster's (more than three copies still need only two in sync, as a
+ * larger quorum would make writes stop sooner); two copies need one in sync, since requiring
+ * both would stop writes whenever either broker is down.
+ */
+export function replicationFor(replicationFactor: number): Replication {
+  if (replicationFactor >= replication.cluster.replicationFactor)
+    return { replicationFactor, minInSyncReplicas: replication.cluster.minInSyncReplicas };
+  return { replicationFactor, minInSyncReplicas: replication.singleBroker.minInSyncReplicas };
+}
+
 export const topics = [
   {
     name: 'order.events',

@@ -1,7 +1,8 @@
 /**
  * Creates or updates the catalogue's topics on a broker (idempotent):
  *
- *   npm run topics:provision -- [--brokers host:9092[,host:9093]] [--replication-factor 1]
+ *   npm run topics:provision -- [--brokers host:9092[,host:9093]] [--replication-factor N|auto]
+ *   (auto, the default: the cluster's default.replication.factor, see contracts/provision.ts)
  *   (without --brokers: KAFKA_BROKERS, else the native local stack's)
  *                                     [--dead-letter-groups inventory,production]
  *   (as KAFKA_SASL_USERNAME, else the secure native stack's admin; `npm run kafka:provision` also
@@ -12,14 +13,22 @@
  */
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { desiredTopics, provisionTopics, type ProvisionOptions } from '@contracts/provision';
+import {
+  desiredTopics,
+  parseReplicationSetting,
+  provisionTopics,
+  resolveReplicationFactor,
+  type ProvisionOptions,
+  type ReplicationSetting,
+} from '@contracts/provision';
 import { assertNever } from '@contracts/schema-model';
 import { readToolKafkaSecurity } from '@platform/config';
 import { kafkaClientSecurity } from '@runtime/kafka-security';
 import { defaultKafkaBrokers } from './stack/config';
 
-interface Arguments extends ProvisionOptions {
+interface Arguments extends Omit<ProvisionOptions, 'replicationFactor'> {
   readonly brokers: readonly string[];
+  readonly replicationFactor: ReplicationSetting;
 }
 
 function readArguments(argv: string[]): Arguments | string {
@@ -41,9 +50,8 @@ function readArguments(argv: string[]): Arguments | string {
   const brokers =
     given === undefined ? defaultKafkaBrokers() : given.split(',').filter((broker) => broker !== '');
   if (brokers.length === 0) return '--brokers names no broker';
-  const replicationFactor = Number(values['replication-factor'] ?? '1');
-  if (!Number.isInteger(replicationFactor) || replicationFactor < 1)
-    return '--replication-factor must be a positive integer';
+  const replicationFactor = parseReplicationSetting(values['replication-factor'] ?? 'auto');
+  if (replicationFactor === undefined) return '--replication-factor must be a positive integer or auto';
   const deadLetterGroups = (values['dead-letter-groups'] ?? '').split(',').filter((group) => group !== '');
   return { brokers, replicationFactor, deadLetterGroups };
 }
@@ -52,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
   const args = readArguments(argv);
   if (typeof args === 'string') {
     console.error(
-      `${args}\nusage: npm run topics:provision -- [--brokers host:port[,...]] [--replication-factor N] [--dead-letter-groups g1,g2]`,
+      `${args}\nusage: npm run topics:provision -- [--brokers host:port[,...]] [--replication-factor N|auto] [--dead-letter-groups g1,g2]`,
     );
     return 2;
   }
@@ -64,7 +72,8 @@ async function main(argv: string[]): Promise<number> {
   }).admin();
   await admin.connect();
   try {
-    const plan = await provisionTopics(admin, desiredTopics(args));
+    const replicationFactor = await resolveReplicationFactor(admin, args.replicationFactor);
+    const plan = await provisionTopics(admin, desiredTopics({ ...args, replicationFactor }));
     for (const action of plan.actions) {
       switch (action.kind) {
         case 'create':

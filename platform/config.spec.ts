@@ -119,7 +119,7 @@ describe('platform settings', () => {
       httpHost: '127.0.0.1',
       database: 'scm_platform',
       topicNamespace: '',
-      replicationFactor: 1,
+      replicationFactor: 'auto',
       bodyLimitBytes: 65536,
       logLevel: 'info',
       order: { orderPlacedVersion: 2 },
@@ -134,6 +134,16 @@ describe('platform settings', () => {
     expect(
       readPlatformConfig(endpoints, ['order'], { AUTO_ADVANCE_MS: '0' }, { demo: true }).autoAdvance,
     ).toBeNull();
+  });
+
+  it('take a replication factor of auto or 1 to 5, and nothing else', () => {
+    const factor = (value: string): unknown =>
+      readPlatformConfig(endpoints, ['order'], { KAFKA_REPLICATION_FACTOR: value }).replicationFactor;
+    expect([factor('auto'), factor('1'), factor('3'), factor('5')]).toEqual(['auto', 1, 3, 5]);
+    for (const value of ['0', '6', '2.5', 'three', '-1'])
+      expect(() => factor(value)).toThrow(
+        new ConfigError(`KAFKA_REPLICATION_FACTOR must be auto or an integer from 1 to 5, got "${value}"`),
+      );
   });
 
   const integers = Object.values(platformVariables).filter(
@@ -166,13 +176,15 @@ describe('platform settings', () => {
 });
 
 describe('the stack variables in the reference', () => {
-  const stack = readStackConfig({});
+  // An empty directory: a stack that runs a cluster there would make its size the default.
+  const stack = readStackConfig({ STACK_DIR: mkdtempSync(path.join(tmpdir(), 'stack-defaults-')) });
   const reference = new Map(stackVariables.map((variable) => [variable.name, variable]));
 
   it("show readStackConfig's defaults", () => {
     const shown = (name: string): string | undefined => reference.get(name)?.default;
     expect({
       STACK_KAFKA_VERSION: stack.kafka.version,
+      STACK_KAFKA_BROKERS: String(stack.kafka.brokers),
       STACK_KAFKA_PORT: String(stack.kafka.port),
       STACK_KAFKA_CONTROLLER_PORT: String(stack.kafka.controllerPort),
       STACK_KAFKA_HEAP_MB: String(stack.kafka.heapMb),
@@ -187,11 +199,13 @@ describe('the stack variables in the reference', () => {
       Object.fromEntries(
         [...reference.keys()]
           .filter((name) => /\d/.test(shown(name) ?? ''))
-          .map((name) => [name, shown(name)]),
+          // What follows the first number explains other cases ("768 (512 a node in a cluster)").
+          .map((name) => [name, /^[\d.]+/.exec(shown(name) ?? '')?.[0]]),
       ),
     );
-    expect(stack.dir).toBe(path.resolve(__dirname, '..', '.stack'));
-    expect(stack.installDir).toBe(path.join(stack.dir, 'install'));
+    const standard = readStackConfig({});
+    expect(standard.dir).toBe(path.resolve(__dirname, '..', '.stack'));
+    expect(standard.installDir).toBe(path.join(standard.dir, 'install'));
     expect(stack.prometheus.scrapeConfig).toBe(
       path.resolve(__dirname, '..', 'infra', 'prometheus', 'prometheus.native.yml'),
     );

@@ -1,6 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { principalFor, adminPrincipal } from '@contracts/principals';
+import { parseReplicationSetting, type ReplicationSetting } from '@contracts/provision';
 import {
   kafkaCredentialsFile,
   readKafkaCredentials,
@@ -232,7 +233,13 @@ export const platformVariables = {
     10 * 1024 * 1024,
     'larger request bodies get `413`',
   ),
-  KAFKA_REPLICATION_FACTOR: integer('KAFKA_REPLICATION_FACTOR', 1, 1, 5, 'for topics the platform creates'),
+  KAFKA_REPLICATION_FACTOR: {
+    name: 'KAFKA_REPLICATION_FACTOR',
+    default: "auto: the cluster's `default.replication.factor`",
+    range: 'auto, 1–5',
+    meaning:
+      'copies of every topic the platform creates; `min.insync.replicas` follows (2 from 3 copies, else 1; see [Cluster](#cluster)). The native stack sets the default to 1 on one node, 3 on a cluster',
+  },
   KAFKA_SASL_USERNAME: {
     name: 'KAFKA_SASL_USERNAME',
     default: "(none: no SASL; on the secure native stack, its contexts' principal)",
@@ -325,6 +332,13 @@ export const stackVariables: readonly VariableReference[] = [
     meaning: 'the broker',
   },
   {
+    name: 'STACK_KAFKA_BROKERS',
+    default: "1, or the size of the stack's running cluster",
+    range: '1–5',
+    meaning:
+      'Kafka nodes, each a combined broker and controller (also `npm run stack -- up --brokers 3`; see [Cluster](#a-three-broker-cluster)); node n listens on `STACK_KAFKA_PORT` + 10(n−1) and its controller on `STACK_KAFKA_CONTROLLER_PORT` + 10(n−1)',
+  },
+  {
     name: 'STACK_KAFKA_PORT',
     default: '19092',
     range: '1–65535',
@@ -338,9 +352,9 @@ export const stackVariables: readonly VariableReference[] = [
   },
   {
     name: 'STACK_KAFKA_HEAP_MB',
-    default: '768',
+    default: '768 (512 a node in a cluster)',
     range: '128–16384',
-    meaning: "the broker's JVM heap",
+    meaning: "the broker's JVM heap, per node",
   },
   {
     name: 'STACK_KAFKA_SECURITY',
@@ -474,7 +488,8 @@ export interface PlatformConfig extends Endpoints {
   readonly database: string;
   /** Prefix of every topic and consumer group name; empty in production, unique per test run. */
   readonly topicNamespace: string;
-  readonly replicationFactor: number;
+  /** `auto`: the cluster's default, read when the topics are provisioned (contracts/provision.ts). */
+  readonly replicationFactor: ReplicationSetting;
   /** How this process's Kafka clients authenticate (plaintext when nothing is configured). */
   readonly kafkaSecurity: KafkaSecurity;
   /**
@@ -511,6 +526,14 @@ export type FaultKillPoint = (typeof faultKillPoints)[number];
 export interface AutoAdvance {
   /** How long a task waits in each step before it is moved on, as if by a person. */
   readonly delayMs: number;
+}
+
+function replicationSettingFrom(env: NodeJS.ProcessEnv): ReplicationSetting {
+  const raw = env.KAFKA_REPLICATION_FACTOR || 'auto';
+  const setting = parseReplicationSetting(raw);
+  if (setting === undefined || (setting !== 'auto' && setting > 5))
+    throw new ConfigError(`KAFKA_REPLICATION_FACTOR must be auto or an integer from 1 to 5, got "${raw}"`);
+  return setting;
 }
 
 function booleanFrom(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -640,7 +663,7 @@ export function readPlatformConfig(
     http: readHttpSettings(env),
     database: env.MONGO_DATABASE || 'scm_platform',
     topicNamespace: namespace,
-    replicationFactor: integerFrom(env, vars.KAFKA_REPLICATION_FACTOR),
+    replicationFactor: replicationSettingFrom(env),
     kafkaSecurity,
     provisioning: {
       enabled: provision,

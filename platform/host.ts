@@ -10,7 +10,12 @@ import { Kafka, logLevel, Partitioners, type logCreator } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import pRetry from 'p-retry';
 import { Registry } from 'prom-client';
-import { desiredTopics, provisionTopics } from '@contracts/provision';
+import {
+  desiredTopics,
+  provisionTopics,
+  resolveReplicationFactor,
+  type DesiredTopic,
+} from '@contracts/provision';
 import { placementOf, type TopicName, type WriterContext } from '@contracts/topics';
 import type { ContextModule, PlatformServices } from '@runtime/context';
 import { createLagMonitor, reportLag } from '@runtime/consumer-lag';
@@ -131,10 +136,10 @@ export async function startPlatform(
   // Several processes may start at once (docker-compose, a rolling restart) and provision the
   // same topics: creation is idempotent, but metadata can lag right after another process's
   // creation ("does not host this topic-partition"), so a failed pass is retried.
-  const desired = desiredTopics({
-    replicationFactor: config.replicationFactor,
-    deadLetterGroups: groups,
-  }).map((topic) => (topic.name.endsWith('.dlq') ? topic : { ...topic, name: namespaced(topic.name) }));
+  const desired = (replicationFactor: number): DesiredTopic[] =>
+    desiredTopics({ replicationFactor, deadLetterGroups: groups }).map((topic) =>
+      topic.name.endsWith('.dlq') ? topic : { ...topic, name: namespaced(topic.name) },
+    );
   // With ACLs, a context's principal may not create topics: an admin provisions them beforehand
   // (KAFKA_PROVISION=false), or, on the secure native stack, the stack's admin does it here and
   // grants this deployment's ACLs too.
@@ -154,7 +159,8 @@ export async function startPlatform(
       ).admin();
       await admin.connect();
       try {
-        await provisionTopics(admin, desired);
+        const replicationFactor = await resolveReplicationFactor(admin, config.replicationFactor);
+        await provisionTopics(admin, desired(replicationFactor));
         if (provisioner !== undefined) await grantAcls(admin, deploymentGrants(config.topicNamespace));
       } finally {
         await admin.disconnect();
@@ -162,7 +168,16 @@ export async function startPlatform(
     });
 
   // After provisioning: on the secure native stack, the ACLs that let it start are granted there.
-  const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  // Idempotent, and every send is acks=all (-1: the relay, dead letters, retry levels), so with
+  // min.insync.replicas=2 on a cluster an acknowledged event is on two brokers. At most five
+  // requests in flight per broker, as Kafka requires of an idempotent producer (a broker keeps
+  // the sequence numbers of a producer's last five batches per partition): the relay, dead
+  // letters and retries of every group share this producer.
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 5,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
 
   const faults = faultInjection(config.faults, log);

@@ -19,7 +19,14 @@ import {
   platformContexts,
   type PlatformContext,
 } from '@contracts/principals';
-import { desiredTopics, provisionTopics, type TopicAdmin, type TopicPlan } from '@contracts/provision';
+import {
+  desiredTopics,
+  provisionTopics,
+  resolveReplicationFactor,
+  type ReplicationSetting,
+  type TopicAdmin,
+  type TopicPlan,
+} from '@contracts/provision';
 import { topics } from '@contracts/topics';
 import { contextFactories } from './contexts';
 
@@ -164,15 +171,15 @@ export async function grantAcls(
  * ACLs of every principal of the deployment.
  */
 export async function provisionDeployment(
-  admin: TopicAdmin & AclAdmin,
-  options: { readonly namespace?: string; readonly replicationFactor?: number } = {},
+  admin: TopicAdmin & AclAdmin & Pick<Admin, 'describeCluster'>,
+  options: { readonly namespace?: string; readonly replicationFactor?: ReplicationSetting } = {},
 ): Promise<TopicPlan> {
   const namespace = options.namespace ?? '';
   const groups = platformContexts.flatMap((context) =>
     contextFactories[context].subscriptions.map(({ group }) => `${namespace}${group}`),
   );
   const desired = desiredTopics({
-    replicationFactor: options.replicationFactor ?? 1,
+    replicationFactor: await resolveReplicationFactor(admin, options.replicationFactor ?? 'auto'),
     deadLetterGroups: groups,
   }).map((topic) => (topic.name.endsWith('.dlq') ? topic : { ...topic, name: `${namespace}${topic.name}` }));
   const plan = await provisionTopics(admin, desired);

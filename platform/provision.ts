@@ -1,9 +1,10 @@
 /**
- * `npm run kafka:provision [-- --namespace NS] [--replication-factor N]`: what an admin does for a
+ * `npm run kafka:provision [-- --namespace NS] [--replication-factor N|auto]`: what an admin does for a
  * deployment whose contexts may not create topics (KAFKA_PROVISION=false): the catalogue's
  * topics, every context's dead-letter topic, and the ACLs of every principal (platform/kafka-acls.ts).
  * Runs as KAFKA_SASL_USERNAME (the broker's admin) against KAFKA_BROKERS, else the native stack's
- * broker as its admin.
+ * broker as its admin. The replication factor is the cluster's default unless given (`auto`, see
+ * contracts/provision.ts).
  */
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
@@ -11,18 +12,19 @@ import { defaultKafkaBrokers } from '@infra/stack/config';
 import { describeKafkaSecurity, kafkaClientSecurity } from '@runtime/kafka-security';
 import { ConfigError, readToolKafkaSecurity } from './config';
 import { deploymentGrants, provisionDeployment } from './kafka-acls';
+import { parseReplicationSetting } from '@contracts/provision';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       namespace: { type: 'string', default: '' },
-      'replication-factor': { type: 'string', default: '1' },
+      'replication-factor': { type: 'string', default: 'auto' },
     },
   });
   const namespace = values.namespace;
-  const replicationFactor = Number(values['replication-factor']);
-  if (!Number.isInteger(replicationFactor) || replicationFactor < 1)
-    throw new ConfigError('--replication-factor must be a positive integer');
+  const replicationFactor = parseReplicationSetting(values['replication-factor']);
+  if (replicationFactor === undefined)
+    throw new ConfigError('--replication-factor must be a positive integer or auto');
   const security = readToolKafkaSecurity();
   const brokers = defaultKafkaBrokers();
   console.log(

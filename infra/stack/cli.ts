@@ -1,15 +1,18 @@
 /**
  * `npm run stack -- <command>`: the native local stack (no Docker needed).
  *
- *   up [component...] [--fresh] [--secure]
+ *   up [component...] [--fresh] [--secure] [--brokers N]
  *                                 install on first use, start, wait until ready; --secure: the
- *                                 broker with SCRAM users and ACLs (STACK_KAFKA_SECURITY=sasl)
+ *                                 broker with SCRAM users and ACLs (STACK_KAFKA_SECURITY=sasl);
+ *                                 --brokers 3: a three-node KRaft cluster (STACK_KAFKA_BROKERS),
+ *                                 which later commands follow while it runs
  *   down [component...]           stop; no process is left behind
  *   status                        what runs, where, and whether it answers
  *   logs <component> [-n LINES]   the last lines of a component's log
  *   env                           the endpoints as shell variables (eval "$(npm run -s stack -- env)")
  *
- * Components: kafka, registry, mongo, prometheus. Ports and versions: STACK_* variables
+ * Components: kafka (on a cluster also kafka-1 … kafka-N, one node), registry, mongo, prometheus.
+ * Ports and versions: STACK_* variables
  * (README.md, "Configuration").
  */
 import { kafkaRunsSecure } from './components';
@@ -17,15 +20,28 @@ import { kafkaCredentialsFile, readStackConfig, stackEndpoints, type StackConfig
 import { MissingPrerequisite } from './prerequisites';
 import { down, logsOf, status, up, wipeData } from './stack';
 
-const usage = `usage: npm run stack -- up|down|status|logs|env [component...] [--fresh] [--secure] [-n LINES]`;
+const usage = `usage: npm run stack -- up|down|status|logs|env [component...] [--fresh] [--secure] [--brokers N] [-n LINES]`;
+
+/** Options that take a value (`-n 100`, `--brokers 3`). */
+const valued = ['-n', '--brokers'];
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const flags = new Set(rest.filter((arg) => arg.startsWith('-')));
-  const names = rest.filter((arg, index) => !arg.startsWith('-') && rest[index - 1] !== '-n');
-  const config = readStackConfig(
-    flags.has('--secure') ? { ...process.env, STACK_KAFKA_SECURITY: 'sasl' } : process.env,
-  );
+  const names = rest.filter((arg, index) => !arg.startsWith('-') && !valued.includes(rest[index - 1] ?? ''));
+  const valueOf = (option: string): string | undefined => {
+    const index = rest.indexOf(option);
+    return index >= 0 ? rest[index + 1] : undefined;
+  };
+  const brokers = valueOf('--brokers');
+  if (flags.has('--brokers') && (brokers === undefined || brokers.startsWith('-')))
+    throw new Error(`--brokers needs a number\n${usage}`);
+  const config = readStackConfig({
+    ...process.env,
+    ...(flags.has('--secure') ? { STACK_KAFKA_SECURITY: 'sasl' } : {}),
+    // The flag is the variable's shorthand, and its range is the variable's (named in errors).
+    ...(brokers !== undefined ? { STACK_KAFKA_BROKERS: brokers } : {}),
+  });
   const report = (line: string): void => console.log(`[stack] ${line}`);
 
   switch (command) {
@@ -59,8 +75,7 @@ async function main(argv: string[]): Promise<number> {
     case 'logs': {
       const [name] = names;
       if (!name) throw new Error(`logs needs a component name\n${usage}`);
-      const index = rest.indexOf('-n');
-      const lines = index >= 0 ? Number(rest[index + 1]) : 50;
+      const lines = Number(valueOf('-n') ?? 50);
       console.log(logsOf(config, name, Number.isInteger(lines) && lines > 0 ? lines : 50));
       return 0;
     }

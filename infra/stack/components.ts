@@ -5,7 +5,14 @@ import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { parse, stringify } from 'yaml';
 import { platformPrincipals, adminPrincipal } from '../../contracts/principals';
-import { kafkaCredentialsFile, readKafkaCredentials, type StackConfig } from './config';
+import { replication, replicationFor } from '../../contracts/topics';
+import {
+  kafkaCredentialsFile,
+  kafkaNodes,
+  readKafkaCredentials,
+  type KafkaNode,
+  type StackConfig,
+} from './config';
 import { ensurePythonEnv, pythonEnvOf } from '../python-env';
 import { findJava, requireCommand, runLogged, which } from './prerequisites';
 import { portIsOpen, type ProcessSpec } from './processes';
@@ -28,7 +35,8 @@ export interface Component {
 }
 
 export const componentNames = ['kafka', 'registry', 'mongo', 'prometheus'] as const;
-export type ComponentName = (typeof componentNames)[number];
+/** A cluster's Kafka nodes are `kafka-1` … `kafka-N`; `kafka` names the single node, or all of them. */
+export type ComponentName = (typeof componentNames)[number] | `kafka-${number}`;
 
 const mavenDependencyPlugin = 'org.apache.maven.plugins:maven-dependency-plugin:3.6.1';
 
@@ -51,20 +59,37 @@ function freshDir(dir: string): void {
   fs.mkdirSync(dir, { recursive: true });
 }
 
-export function kafkaComponent(config: StackConfig): Component {
-  const { version, port, controllerPort, heapMb, security } = config.kafka;
+/**
+ * The stack's Kafka, one component per node: a single combined broker+controller (`kafka`), or
+ * `--brokers N` combined nodes (`kafka-1` … `kafka-N`) forming one KRaft quorum, all from the
+ * same cached jars, each with its own data, log and pid file, so `status` shows each and `up`
+ * restarts whichever was killed.
+ */
+export function kafkaComponents(config: StackConfig): Component[] {
+  const nodes = kafkaNodes(config);
+  return nodes.map((node) => kafkaNodeComponent(config, node, nodes));
+}
+
+function kafkaNodeComponent(config: StackConfig, node: KafkaNode, nodes: readonly KafkaNode[]): Component {
+  const { version, heapMb, security } = config.kafka;
+  const { port, controllerPort } = node;
+  const cluster = nodes.length > 1;
   const credentialsFile = kafkaCredentialsFile(config);
   const install = installDir(config, `kafka-${version}`);
   const libs = path.join(install.dir, 'libs');
-  const dataDir = path.join(config.dir, 'data', 'kafka');
+  const dataDir = kafkaNodeDataDir(config, node);
   const logDirs = path.join(dataDir, 'log');
   return {
-    name: 'kafka',
-    title: `Apache Kafka ${version} (KRaft, single node)`,
+    name: node.name,
+    title: cluster
+      ? `Apache Kafka ${version} (KRaft, node ${node.id} of ${nodes.length}, broker+controller)`
+      : `Apache Kafka ${version} (KRaft, single node)`,
     ports: [port, controllerPort],
     endpoint: `127.0.0.1:${port}`,
     isInstalled: install.done,
     async install(log) {
+      // The nodes of a cluster share one install: the first one's install serves the others.
+      if (install.done()) return;
       const mvn = requireCommand('mvn', "install Maven ('apt-get install maven')");
       freshDir(install.dir);
       // The broker's POMs bring no SLF4J binding: without one it starts but logs nothing.
@@ -88,15 +113,27 @@ export function kafkaComponent(config: StackConfig): Component {
       if (security === 'sasl' && formatted && !fs.existsSync(credentialsFile))
         throw new Error(
           `the broker's log in ${logDirs} was formatted without SCRAM users; start it secure from no data: ` +
-            '`npm run stack -- up --secure --fresh` (STACK_KAFKA_SECURITY=sasl)',
+            `\`npm run stack -- up --secure --fresh${cluster ? ` --brokers ${nodes.length}` : ''}\` (STACK_KAFKA_SECURITY=sasl)`,
         );
       // A log dir without meta.properties was never formatted, or its format was cut short: a
-      // secure one gets new passwords, written before the format that stores them.
+      // secure single node gets new passwords, written before the format that stores them. The
+      // nodes of a cluster share one set (each formats its own log with the same users), so
+      // there the first node to prepare writes it and the others read it; nodes prepare one at a
+      // time (this runs without a pause up to here), so they never write it twice.
       const credentials =
-        security === 'sasl' ? (formatted ? readCredentials() : newCredentials()) : undefined;
+        security !== 'sasl'
+          ? undefined
+          : formatted || (cluster && fs.existsSync(credentialsFile))
+            ? readCredentials()
+            : newCredentials();
       writePrivate(
         properties,
-        kafkaServerProperties(logDirs, port, controllerPort, credentials?.users[adminPrincipal]),
+        kafkaServerProperties({
+          logDirs,
+          node,
+          voters: nodes,
+          adminPassword: credentials?.users[adminPrincipal],
+        }),
       );
       const log4j = path.join(dataDir, 'log4j2.properties');
       fs.writeFileSync(log4j, kafkaLog4j);
@@ -104,8 +141,6 @@ export function kafkaComponent(config: StackConfig): Component {
       const jvmFlags = [`-Dlog4j2.configurationFile=${log4j}`, '-cp', classpath];
       if (!formatted) {
         fs.rmSync(logDirs, { recursive: true, force: true });
-        // Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding.
-        const clusterId = randomBytes(16).toString('base64url');
         // kafkajs cannot create SCRAM users (no AlterUserScramCredentials): the format does.
         const scram = Object.entries(credentials?.users ?? {}).flatMap(([name, password]) => [
           '--add-scram',
@@ -113,13 +148,26 @@ export function kafkaComponent(config: StackConfig): Component {
         ]);
         await runLogged(
           java,
-          [...jvmFlags, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties, ...scram],
+          [
+            // A one-off tool of a few seconds: the quick compiler and the serial collector
+            // spare the CPU that three formats at once (a cluster) would otherwise compete for.
+            '-XX:TieredStopAtLevel=1',
+            '-XX:+UseSerialGC',
+            ...jvmFlags,
+            'kafka.tools.StorageTool',
+            'format',
+            '-t',
+            kafkaClusterId(config, cluster),
+            '-c',
+            properties,
+            ...scram,
+          ],
           log,
           { secrets: Object.values(credentials?.users ?? {}) },
         );
       }
       return {
-        name: 'kafka',
+        name: node.name,
         command: java,
         args: [`-Xmx${heapMb}m`, `-Xms${Math.min(heapMb, 256)}m`, ...jvmFlags, 'kafka.Kafka', properties],
       };
@@ -144,11 +192,14 @@ export function kafkaComponent(config: StackConfig): Component {
       }).admin();
       try {
         await admin.connect();
-        const cluster = await admin.describeCluster();
-        if (cluster.brokers.length === 0 || cluster.controller === null) return false;
+        const described = await admin.describeCluster();
+        // A cluster's node is ready once the quorum has registered it as a broker.
+        if (!described.brokers.some((broker) => broker.nodeId === node.id) || described.controller === null)
+          return false;
         // Ready means consumer groups work too: asking for a group makes the broker create
         // and load its offsets topic, which otherwise greets the first test with
-        // "coordinator is loading".
+        // "coordinator is loading". In a cluster that topic has three replicas, so the first
+        // start is ready once three nodes are.
         const { groups } = await admin.describeGroups(['stack-readiness']);
         return groups.length === 1;
       } catch {
@@ -168,9 +219,29 @@ export function kafkaComponent(config: StackConfig): Component {
     const users = Object.fromEntries(
       platformPrincipals.map((name) => [name, randomBytes(24).toString('base64url')]),
     );
+    fs.mkdirSync(path.dirname(credentialsFile), { recursive: true });
     writePrivate(credentialsFile, `${JSON.stringify({ mechanism: 'scram-sha-512', users }, null, 2)}\n`);
     return { mechanism: 'scram-sha-512', users };
   }
+}
+
+/** A single node keeps its data where it always did (`data/kafka`); a cluster's node n in `data/kafka/node-n`. */
+function kafkaNodeDataDir(config: Pick<StackConfig, 'dir'>, node: KafkaNode): string {
+  const kafkaData = path.join(config.dir, 'data', 'kafka');
+  return node.name === 'kafka' ? kafkaData : path.join(kafkaData, `node-${node.id}`);
+}
+
+/**
+ * The cluster id the log is formatted with: Kafka's are 16 random bytes in URL-safe base64
+ * without padding. A single node makes a new one at each format; the nodes of a cluster must
+ * share one, kept in `data/kafka/cluster-id` (created by whichever node formats first, within
+ * the same pause-free stretch of `prepare` as the credentials above).
+ */
+function kafkaClusterId(config: Pick<StackConfig, 'dir'>, cluster: boolean): string {
+  if (!cluster) return randomBytes(16).toString('base64url');
+  const file = path.join(config.dir, 'data', 'kafka', 'cluster-id');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, `${randomBytes(16).toString('base64url')}\n`);
+  return fs.readFileSync(file, 'utf8').trim();
 }
 
 /**
@@ -178,9 +249,14 @@ export function kafkaComponent(config: StackConfig): Component {
  * start): what `status`, readiness and a platform joining a running stack go by, whatever
  * STACK_KAFKA_SECURITY says now.
  */
-export function kafkaRunsSecure(config: Pick<StackConfig, 'dir'>): boolean {
+export function kafkaRunsSecure(config: Pick<StackConfig, 'dir' | 'kafka'>): boolean {
+  const [first] = kafkaNodes(config);
+  if (first === undefined) return false;
   try {
-    const properties = fs.readFileSync(path.join(config.dir, 'data', 'kafka', 'server.properties'), 'utf8');
+    const properties = fs.readFileSync(
+      path.join(kafkaNodeDataDir(config, first), 'server.properties'),
+      'utf8',
+    );
     return properties.includes('SASL_PLAINTEXT://') && fs.existsSync(kafkaCredentialsFile(config));
   } catch {
     return false;
@@ -217,12 +293,19 @@ function kafkaPom(version: string): string {
  * controller must serve before it could check them), and the StandardAuthorizer refuses whatever
  * no ACL allows; the admin is the only super user.
  */
-export function kafkaServerProperties(
-  logDirs: string,
-  port: number,
-  controllerPort: number,
-  adminPassword?: string,
-): string {
+export function kafkaServerProperties({
+  logDirs,
+  node,
+  voters,
+  adminPassword,
+}: {
+  logDirs: string;
+  node: Pick<KafkaNode, 'id' | 'port' | 'controllerPort'>;
+  /** Every node of the quorum, this one included (one for a single node). */
+  voters: readonly Pick<KafkaNode, 'id' | 'controllerPort'>[];
+  adminPassword?: string | undefined;
+}): string {
+  const { port, controllerPort } = node;
   const listeners =
     adminPassword === undefined
       ? `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
@@ -249,25 +332,46 @@ allow.everyone.if.no.acl.found=false
 `;
   return `# Written by infra/stack on every start; edit infra/stack/components.ts instead.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:${controllerPort}
+node.id=${node.id}
+controller.quorum.voters=${voters.map((voter) => `${voter.id}@127.0.0.1:${voter.controllerPort}`).join(',')}
 ${listeners}log.dirs=${logDirs}
 num.partitions=6
-# A single node: every internal topic must have replication factor 1, or the group
-# coordinator is never available.
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=6
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-min.insync.replicas=1
-# Tests create many short-lived groups; waiting for more members only slows them.
+${replicationSettings(voters.length)}# Tests create many short-lived groups; waiting for more members only slows them.
 group.initial.rebalance.delay.ms=0
 # Topics come from the catalogue, never from a typo in a consumer.
 auto.create.topics.enable=false
 delete.topic.enable=true
 log.retention.hours=168
+`;
+}
+
+/**
+ * Replication of internal topics and the defaults for topics created without settings (the
+ * dead-letter admin's handled markers): what the catalogue's rule gives for this many brokers
+ * (contracts/topics.ts, `replicationFor`), so a cluster's offsets and markers survive a broker's
+ * loss as the platform's topics do. The platform reads `default.replication.factor` back to choose
+ * its topics' replication (contracts/provision.ts, `clusterReplicationFactor`).
+ */
+function replicationSettings(brokers: number): string {
+  // Never more than the cluster profile's three copies: a fourth or fifth node adds capacity.
+  const { replicationFactor, minInSyncReplicas } = replicationFor(
+    Math.min(brokers, replication.cluster.replicationFactor),
+  );
+  const comment =
+    brokers === 1
+      ? `# A single node: every internal topic must have replication factor 1, or the group
+# coordinator is never available.`
+      : `# ${brokers} nodes: ${replicationFactor} replicas of everything, a write needs ${minInSyncReplicas} of them, so one
+# node may die without losing an acknowledged write or stopping writes.`;
+  return `${comment}
+default.replication.factor=${replicationFactor}
+offsets.topic.replication.factor=${replicationFactor}
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=${replicationFactor}
+transaction.state.log.min.isr=${minInSyncReplicas}
+share.coordinator.state.topic.replication.factor=${replicationFactor}
+share.coordinator.state.topic.min.isr=${minInSyncReplicas}
+min.insync.replicas=${minInSyncReplicas}
 `;
 }
 
@@ -526,7 +630,7 @@ export function prometheusComponent(config: StackConfig): Component {
 
 export function allComponents(config: StackConfig): Component[] {
   return [
-    kafkaComponent(config),
+    ...kafkaComponents(config),
     registryComponent(config),
     mongoComponent(config),
     prometheusComponent(config),

@@ -16,8 +16,15 @@ export interface StackConfig {
   installDir: string;
   kafka: {
     version: string;
+    /**
+     * 1: one combined broker+controller node (the default). More: that many combined nodes
+     * forming one KRaft quorum; node n (from 1) listens on `port + 10(n-1)` and
+     * `controllerPort + 10(n-1)`, so every node's ports stay in the stack's scheme.
+     */
+    brokers: number;
     port: number;
     controllerPort: number;
+    /** Per node. */
     heapMb: number;
     /**
      * `sasl`: the client listener takes SCRAM-SHA-512 only, the controller's PLAIN, and the
@@ -52,6 +59,9 @@ export function readStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
   const text = (name: string, fallback: string): string => env[name] || fallback;
   const dir = path.resolve(text('STACK_DIR', path.join(projectRoot, '.stack')));
   const security = text('STACK_KAFKA_SECURITY', 'plaintext');
+  // Unset: the size of the Kafka this stack last started (while it runs, so `status`, `down`, a
+  // killed node's restart by `up` and a platform joining the stack see the cluster), else one.
+  const brokers = integer('STACK_KAFKA_BROKERS', recordedKafkaBrokers(dir) ?? 1, 1, 5);
   if (!(kafkaStackSecurities as readonly string[]).includes(security))
     throw new Error(
       `STACK_KAFKA_SECURITY must be one of ${kafkaStackSecurities.join(', ')}, got '${security}'`,
@@ -61,9 +71,12 @@ export function readStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
     installDir: path.resolve(text('STACK_INSTALL_DIR', path.join(dir, 'install'))),
     kafka: {
       version: text('STACK_KAFKA_VERSION', '4.1.1'),
+      brokers,
       port: port('STACK_KAFKA_PORT', 19092),
       controllerPort: port('STACK_KAFKA_CONTROLLER_PORT', 19093),
-      heapMb: integer('STACK_KAFKA_HEAP_MB', 768, 128, 16384),
+      // Three JVMs beside the registry's on a 2-core, 24 GiB machine: 512 MB each is plenty
+      // for a development cluster (a node's resident set measured in README.md).
+      heapMb: integer('STACK_KAFKA_HEAP_MB', brokers === 1 ? 768 : 512, 128, 16384),
       security: security as KafkaStackSecurity,
     },
     registry: {
@@ -112,6 +125,8 @@ export function testStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
     STACK_INSTALL_DIR: user.installDir,
     // The suite's clients speak plaintext; tests of the secure broker start one of their own.
     STACK_KAFKA_SECURITY: 'plaintext',
+    // One broker, whatever the user's stack runs: test/stack-cluster.test.ts starts its own cluster.
+    STACK_KAFKA_BROKERS: '1',
   });
 }
 
@@ -129,17 +144,69 @@ function portVariables(config: StackConfig): Record<string, number> {
 /** The STACK_* variables that make `readStackConfig` return this configuration. */
 export function stackVariables(config: StackConfig): Record<string, string> {
   const ports = Object.entries(portVariables(config)).map(([name, port]) => [name, String(port)]);
-  return { STACK_DIR: config.dir, STACK_INSTALL_DIR: config.installDir, ...Object.fromEntries(ports) };
+  return {
+    STACK_DIR: config.dir,
+    STACK_INSTALL_DIR: config.installDir,
+    STACK_KAFKA_BROKERS: String(config.kafka.brokers),
+    ...Object.fromEntries(ports),
+  };
 }
 
 /** The endpoints a client of the stack connects to, in the variables the platform reads. */
 export function stackEndpoints(config: StackConfig): Record<string, string> {
   return {
-    KAFKA_BROKERS: `127.0.0.1:${config.kafka.port}`,
+    KAFKA_BROKERS: kafkaNodes(config)
+      .map((node) => `127.0.0.1:${node.port}`)
+      .join(','),
     SCHEMA_REGISTRY_URL: `http://127.0.0.1:${config.registry.port}/apis/ccompat/v7`,
     MONGO_URL: `mongodb://127.0.0.1:${config.mongo.port}/`,
     PROMETHEUS_URL: `http://127.0.0.1:${config.prometheus.port}`,
   };
+}
+
+/** One node of the stack's Kafka: a combined broker and controller. */
+export interface KafkaNode {
+  /** `kafka` for the single node, `kafka-<id>` in a cluster: its pid, log and data go by it. */
+  readonly name: 'kafka' | `kafka-${number}`;
+  /** KRaft `node.id`, from 1. */
+  readonly id: number;
+  readonly port: number;
+  readonly controllerPort: number;
+}
+
+/** Ports of consecutive nodes are this far apart, so a node's two ports never meet its neighbour's. */
+const kafkaNodePortStep = 10;
+
+export function kafkaNodes(config: Pick<StackConfig, 'kafka'>): KafkaNode[] {
+  const { brokers, port, controllerPort } = config.kafka;
+  const nodes = Array.from({ length: brokers }, (_, index) => ({
+    name: brokers === 1 ? ('kafka' as const) : (`kafka-${index + 1}` as const),
+    id: index + 1,
+    port: port + kafkaNodePortStep * index,
+    controllerPort: controllerPort + kafkaNodePortStep * index,
+  }));
+  const ports = nodes.flatMap((node) => [node.port, node.controllerPort]);
+  const clash = ports.find((candidate, index) => ports.indexOf(candidate) !== index);
+  if (clash !== undefined || ports.some((candidate) => candidate > 65535))
+    throw new Error(
+      `STACK_KAFKA_PORT ${port} and STACK_KAFKA_CONTROLLER_PORT ${controllerPort} cannot place ${brokers} nodes ` +
+        `${kafkaNodePortStep} ports apart (${clash === undefined ? 'beyond 65535' : `port ${clash} twice`}); move one of them`,
+    );
+  return nodes;
+}
+
+/** Where `up` records the size of the Kafka it started; `down` removes it. */
+export function kafkaBrokersRecord(config: Pick<StackConfig, 'dir'>): string {
+  return path.join(config.dir, 'run', 'kafka-brokers');
+}
+
+function recordedKafkaBrokers(dir: string): number | undefined {
+  try {
+    const value = Number(fs.readFileSync(kafkaBrokersRecord({ dir }), 'utf8').trim());
+    return Number.isInteger(value) && value >= 1 ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

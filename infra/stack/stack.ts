@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { allComponents, type Component, type ComponentName } from './components';
-import { stackEndpoints, type StackConfig } from './config';
+import { kafkaBrokersRecord, stackEndpoints, type StackConfig } from './config';
 import {
   isAlive,
   isRunning,
@@ -35,14 +35,55 @@ export const pathsOf = (config: StackConfig): StackPaths => ({
   run: path.join(config.dir, 'run'),
 });
 
+/** `kafka` names every Kafka node: the single one, or each of a cluster's (`kafka-1` …). */
+const isKafka = (name: string): boolean => name === 'kafka' || /^kafka-\d+$/.test(name);
+
 export function selectComponents(config: StackConfig, names: readonly string[]): Component[] {
   const all = allComponents(config);
   if (names.length === 0) return all;
-  const unknown = names.filter((name) => !all.some((component) => component.name === name));
+  const selected = (component: Component): boolean =>
+    names.includes(component.name) || (names.includes('kafka') && isKafka(component.name));
+  const unknown = names.filter(
+    (name) =>
+      !all.some((component) => component.name === name || (name === 'kafka' && isKafka(component.name))),
+  );
   if (unknown.length > 0) {
     throw new Error(`unknown component ${unknown.join(', ')}; known: ${all.map((c) => c.name).join(', ')}`);
   }
-  return all.filter((component) => names.includes(component.name));
+  return all.filter(selected);
+}
+
+/** Kafka nodes of this stack whose process runs, whatever size the configuration says now. */
+function runningKafkaNodes(paths: StackPaths): string[] {
+  let files: string[];
+  try {
+    files = fs.readdirSync(paths.run);
+  } catch {
+    return [];
+  }
+  return files
+    .filter((file) => file.endsWith('.pid'))
+    .map((file) => file.slice(0, -'.pid'.length))
+    .filter((name) => isKafka(name) && isRunning(paths, name));
+}
+
+/**
+ * A Kafka of another size must not be started beside the one running (their ports overlap, and a
+ * platform would find two clusters): say so rather than fail on a port. Then record the size, so
+ * later commands without `--brokers` (status, down, a platform bringing the stack up) follow it.
+ */
+function claimKafka(config: StackConfig, paths: StackPaths, components: readonly Component[]): void {
+  const nodes = components.filter((component) => isKafka(component.name));
+  if (nodes.length === 0) return;
+  const wanted = allComponents(config).filter((component) => isKafka(component.name));
+  const strangers = runningKafkaNodes(paths).filter((name) => !wanted.some((node) => node.name === name));
+  if (strangers.length > 0)
+    throw new Error(
+      `this stack runs another Kafka (${strangers.join(', ')}) than the ${wanted.length === 1 ? 'single node' : `${wanted.length}-node cluster`} asked for; ` +
+        '`npm run stack -- down kafka` first (data is kept), or ask for the size that runs (--brokers, STACK_KAFKA_BROKERS)',
+    );
+  fs.mkdirSync(paths.run, { recursive: true });
+  fs.writeFileSync(kafkaBrokersRecord(config), `${wanted.length}\n`);
 }
 
 /**
@@ -53,6 +94,7 @@ export async function up(config: StackConfig, names: readonly string[] = [], rep
   const paths = pathsOf(config);
   const components = selectComponents(config, names);
   fs.mkdirSync(paths.logs, { recursive: true });
+  claimKafka(config, paths, components);
 
   await installMissing(components, paths, report);
 
@@ -94,9 +136,11 @@ async function installMissing(components: Component[], paths: StackPaths, report
   // Maven's local repository is not safe for concurrent writers, so Maven-based installs
   // run one after another; the others (Go, apt) run beside them.
   const usesMaven = (component: Component): boolean =>
-    component.name === 'kafka' || component.name === 'registry';
+    isKafka(component.name) || component.name === 'registry';
   const installOne = async (component: Component): Promise<void> => {
-    const log = logFile(paths, `install-${component.name}`);
+    // A cluster's nodes share one install: once the first is done, the others have nothing to do.
+    if (component.isInstalled()) return;
+    const log = logFile(paths, `install-${isKafka(component.name) ? 'kafka' : component.name}`);
     const started = Date.now();
     report(`${component.name}: installing ${component.title} (first run only; log: ${log})`);
     await component.install(log);
@@ -145,11 +189,17 @@ export async function down(config: StackConfig, names: readonly string[] = [], r
   const paths = pathsOf(config);
   // Kafka last: clients of it (none here today) and the registry stop first.
   const components = selectComponents(config, names).reverse();
+  const stopping: string[] = components.map((component) => component.name);
+  // Kafka nodes of another size than the configuration's (started with other --brokers) stop too.
+  const kafkaAsked = names.length === 0 || names.some(isKafka);
+  if (kafkaAsked) stopping.push(...runningKafkaNodes(paths).filter((name) => !stopping.includes(name)));
   await Promise.all(
-    components.map(async (component) => {
-      if (await stopProcess(paths, component.name)) report(`${component.name}: stopped`);
+    stopping.map(async (name) => {
+      if (await stopProcess(paths, name)) report(`${name}: stopped`);
     }),
   );
+  if (kafkaAsked && runningKafkaNodes(paths).length === 0)
+    fs.rmSync(kafkaBrokersRecord(config), { force: true });
 }
 
 export async function status(config: StackConfig): Promise<ComponentStatus[]> {
@@ -177,10 +227,15 @@ export async function status(config: StackConfig): Promise<ComponentStatus[]> {
   );
 }
 
+/** A component's last lines; `kafka` on a cluster gives each node's, under its name. */
 export function logsOf(config: StackConfig, name: string, lines: number): string {
-  const [component] = selectComponents(config, [name]);
-  if (!component) throw new Error(`unknown component ${name}`);
-  return tail(logFile(pathsOf(config), component.name), lines);
+  const components = selectComponents(config, [name]);
+  if (components.length === 0) throw new Error(`unknown component ${name}`);
+  const [only] = components;
+  if (components.length === 1 && only !== undefined) return tail(logFile(pathsOf(config), only.name), lines);
+  return components
+    .map((component) => `== ${component.name} ==\n${tail(logFile(pathsOf(config), component.name), lines)}`)
+    .join('\n');
 }
 
 /** Deletes all data (topics, schemas, documents, metrics), keeping the installs. */
