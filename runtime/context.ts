@@ -144,8 +144,14 @@ export function createEventConsumer(
 /** A consumer whose every event is one change to one aggregate of one store. */
 export interface AggregateConsumerDefinition<S, I, F> extends Subscription {
   readonly store: AggregateStore<S, I, F>;
-  /** The aggregate an event changes and the input it brings, or undefined to ignore it. */
-  route(event: DecodedEvent): { readonly aggregateId: string; readonly input: I } | undefined;
+  /**
+   * The aggregate an event changes and the input it brings, or undefined to ignore it. `at` dates
+   * what it writes (default: now); a relay dates a translated fact by the fact, so a replay of
+   * it publishes the very same event again.
+   */
+  route(
+    event: DecodedEvent,
+  ): { readonly aggregateId: string; readonly input: I; readonly at?: Date } | undefined;
   /** Told of every aggregate an event changed, once the change is durable. */
   changed?(aggregateId: string): void;
 }
@@ -173,14 +179,14 @@ export function createAggregateConsumer<S, I, F>(
       });
       const now = services.now();
       const executions = await definition.store.executeAll(
-        routed.map(({ event, aggregateId, input }) => ({
+        routed.map(({ event, aggregateId, input, at }) => ({
           id: aggregateId,
           input,
           options: {
             causeId: event.metadata.eventId,
             causationId: event.metadata.eventId,
             correlationId: event.metadata.correlationId,
-            now,
+            now: at ?? now,
           },
         })),
       );

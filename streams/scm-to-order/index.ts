@@ -64,7 +64,13 @@ export async function createScmOrderAdapter(services: PlatformServices): Promise
       if (!isScmEvent(event)) return undefined;
       const translation = translateScmEvent(event);
       if (translation.kind === 'ignored') return undefined;
-      return { aggregateId: translation.event.data.orderId, input: [translation.event] };
+      // Dated by the SCM fact it translates: replayed into a fresh database, the adapter
+      // publishes byte for byte what it published the first time (the fault suite's replay).
+      return {
+        aggregateId: translation.event.data.orderId,
+        input: [translation.event],
+        at: event.metadata.occurredAt,
+      };
     },
   });
 

@@ -69,7 +69,26 @@ async function main(): Promise<number> {
       for (const scenario of chosen) {
         const seed = firstSeed + round;
         say(`round ${round + 1}/${repeat}: ${scenario.name} (seed ${seed})`);
-        results.push(await runScenario(platform, scenario, { seed, ratePerSec, durationMs, say }));
+        results.push(
+          await runScenario(platform, scenario, { seed, ratePerSec, durationMs, say }).catch(
+            (error: unknown): ScenarioResult => {
+              // One scenario that cannot finish is a failed row, not the end of the run.
+              const problem = `the scenario did not finish: ${error instanceof Error ? error.message : String(error)}`;
+              say(`[${scenario.name}] ${problem}`);
+              return {
+                scenario: scenario.name,
+                seed,
+                inputs: 0,
+                lost: 0,
+                duplicateEffects: 0,
+                orderViolations: 0,
+                deadLetters: { seen: 0, injected: 0 },
+                recoverySeconds: null,
+                problems: [problem],
+              };
+            },
+          ),
+        );
       }
     if (!values.only || values.only.some((text) => 'poison records HTTP abuse'.includes(text)))
       results.push(...(await abuseRounds(platform.deployment.endpoints, repeat, firstSeed, say)));

@@ -236,14 +236,20 @@ export async function startFaultPlatform(
       await up(stack, [component], (line) => report(`stack: ${line}`));
     },
     async lag() {
+      // Every group the deployment's contexts subscribe with, over the topics each reads: a group
+      // that has committed nothing yet (just created, or deleted for a replay) lags by everything.
+      const subscriptions = Object.values(contextFactories).flatMap((factory) => factory.subscriptions);
       return adminDo(async (admin) => {
-        const groups = (await admin.listGroups()).groups
-          .map((group) => group.groupId)
-          .filter((group) => group.startsWith(deployment.namespace) && !group.includes('reader-'));
-        let total = 0;
+        const existing = new Set(await admin.listTopics());
         const ends = new Map<string, Map<number, number>>();
-        for (const group of groups) {
-          for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group })) {
+        let total = 0;
+        for (const { group, topics } of subscriptions) {
+          const names = topics.map(namespaced).filter((topic) => existing.has(topic));
+          if (names.length === 0) continue;
+          for (const { topic, partitions } of await admin.fetchOffsets({
+            groupId: namespaced(group),
+            topics: names,
+          })) {
             if (!ends.has(topic))
               ends.set(
                 topic,
@@ -254,11 +260,8 @@ export async function startFaultPlatform(
                   ]),
                 ),
               );
-            for (const { partition, offset } of partitions) {
-              const end = ends.get(topic)?.get(partition) ?? 0;
-              const committed = Number(offset) < 0 ? 0 : Number(offset);
-              total += Math.max(0, end - committed);
-            }
+            for (const { partition, offset } of partitions)
+              total += Math.max(0, (ends.get(topic)?.get(partition) ?? 0) - Math.max(0, Number(offset)));
           }
         }
         return total;
