@@ -13,7 +13,7 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { readStackConfig, type StackConfig } from '@infra/stack/config';
 import { isAlive, readPid } from '@infra/stack/processes';
 import { down, pathsOf, up } from '@infra/stack/stack';
-import { contextFactories, type ContextName } from '@platform/contexts';
+import { contextFactories, contextNames, type ContextName } from '@platform/contexts';
 import { topics as catalogue, type TopicName } from '@contracts/topics';
 import { RegistryClient, Serde } from '@runtime/serde';
 import { startContextProcess, type ContextProcess } from '@test/harness/context-process';
@@ -25,16 +25,7 @@ export type StackComponent = 'kafka' | 'registry' | 'mongo';
 const stackComponents: readonly StackComponent[] = ['kafka', 'registry', 'mongo'];
 
 /** Every context, each in a process of its own: the shape a fault can hit one of. */
-export const faultTopology: readonly ContextName[] = [
-  'order',
-  'order-scm-adapter',
-  'inventory',
-  'production',
-  'warehouse',
-  'delivery',
-  'scm-order-adapter',
-  'tracking',
-];
+export const faultTopology: readonly ContextName[] = contextNames;
 
 /**
  * Ports of the fault suite, all below the ephemeral range (see infra/stack/config.ts): the

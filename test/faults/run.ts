@@ -178,7 +178,8 @@ export async function runScenario(
   return { ...result, problems };
 }
 
-async function getJson(
+/** A GET as the holder of `role` makes it; the body, or an error naming the status. */
+export async function getJson(
   base: string,
   path: string,
   role: Parameters<typeof tokenOf>[0],

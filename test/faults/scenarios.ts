@@ -5,8 +5,7 @@
  * the code that dies is the code production runs.
  */
 import type { ContextName } from '@platform/contexts';
-import { tokenOf } from '@test/harness/credentials';
-import type { FaultContext, FaultOutcome, Scenario } from './run';
+import { getJson, type FaultContext, type FaultOutcome, type Scenario } from './run';
 import type { StackComponent } from './platform';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -293,13 +292,3 @@ export const scenarios: readonly Scenario[] = [
     },
   },
 ];
-
-async function getJson(
-  base: string,
-  path: string,
-  role: Parameters<typeof tokenOf>[0],
-): Promise<Record<string, unknown>> {
-  const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${tokenOf(role)}` } });
-  if (!response.ok) throw new Error(`GET ${path}: HTTP ${response.status}`);
-  return (await response.json()) as Record<string, unknown>;
-}
