@@ -159,13 +159,17 @@ export async function startFaultPlatform(
       },
       deaths,
       ready: async () => {
-        // A restart replaces the promise: wait for the newest.
+        // A process that dies before it is ready (a fault switch can fire while it starts, on the
+        // relay's recovery of what its predecessor left) is restarted: wait for the newest.
+        const deadline = Date.now() + 180_000;
         for (;;) {
           const waiting = ready;
           try {
             return await waiting;
           } catch (error) {
-            if (stopping || ready === waiting) throw error;
+            if (stopping || Date.now() > deadline) throw error;
+            while (ready === waiting && !stopping && Date.now() < deadline)
+              await new Promise((resolve) => setTimeout(resolve, 100));
           }
         }
       },
