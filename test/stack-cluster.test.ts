@@ -115,7 +115,14 @@ describeWithNativeInstalls('native stack: a three-broker cluster', () => {
 
     // acks=all from an idempotent producer, read back by a consumer group.
     const topic = 'order.events';
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+    // Retries outlast the cluster's fencing of a dead broker (broker.session.timeout.ms, 9 s):
+    // until then its partitions keep a leader nobody can reach, and kafkajs's default five
+    // retries gave up first in a CI run (ECONNREFUSED on the killed node's port).
+    producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 5,
+      retry: { retries: 15, initialRetryTime: 300, maxRetryTime: 5_000 },
+    });
     await producer.connect();
     consumer = kafka.consumer({ groupId: uniqueName('stack-cluster') });
     await consumer.connect();

@@ -12,6 +12,7 @@ import { startPlatform, type RunningPlatform } from '@platform/host';
 import { createLogger } from '@runtime/log';
 import { bearer, testAuthEnv, testKeys, tokenOf } from '@test/harness/credentials';
 import { testEndpoints } from '@test/harness/endpoints';
+import { waitFor } from '@test/harness/wait';
 import { call, createTestDeployment, type Json } from '@test/harness/platform';
 
 const deployment = createTestDeployment('http-auth');
@@ -159,12 +160,21 @@ it('serves the right role, by API key or JWT, and admin everywhere', async () =>
   expect((await call(platform.url, 'GET', `/orders/${orderId}`, undefined, bearer('admin'))).status).toBe(
     200,
   );
-  const letters = await call(
-    platform.url,
-    'GET',
-    `/admin/dead-letters/${deployment.namespace}production`,
-    undefined,
-    bearer('admin'),
+  // A 503 ("retry later") is the listing's answer while the just-created dead-letter topic's
+  // metadata settles, as a loaded CI run saw once; an operator retries, and so does this test.
+  const letters = await waitFor(
+    'the dead-letter listing to answer',
+    async () => {
+      const answer = await call(
+        platform.url,
+        'GET',
+        `/admin/dead-letters/${deployment.namespace}production`,
+        undefined,
+        bearer('admin'),
+      );
+      return answer.status !== 503 && answer;
+    },
+    { timeoutMs: 20_000, intervalMs: 500 },
   );
   expect(letters.status).toBe(200);
   expect(letters.body).toMatchObject({ letters: [] });
