@@ -238,10 +238,22 @@ function kafkaNodeDataDir(config: Pick<StackConfig, 'dir'>, node: KafkaNode): st
  * the same pause-free stretch of `prepare` as the credentials above).
  */
 function kafkaClusterId(config: Pick<StackConfig, 'dir'>, cluster: boolean): string {
-  if (!cluster) return randomBytes(16).toString('base64url');
+  if (!cluster) return newKafkaClusterId();
   const file = path.join(config.dir, 'data', 'kafka', 'cluster-id');
-  if (!fs.existsSync(file)) fs.writeFileSync(file, `${randomBytes(16).toString('base64url')}\n`);
+  if (!fs.existsSync(file)) fs.writeFileSync(file, `${newKafkaClusterId()}\n`);
   return fs.readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * A new cluster id that never starts with '-', as Kafka's own `Uuid.randomUuid` ensures: the
+ * format tool would read one that does as an option (one id in 64; a CI run lost its secure
+ * broker to "argument --cluster-id/-t: expected one argument").
+ */
+export function newKafkaClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /**
