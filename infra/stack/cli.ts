@@ -15,7 +15,7 @@
  * Ports and versions: STACK_* variables
  * (README.md, "Configuration").
  */
-import { kafkaRunsSecure } from './components';
+import { kafkaQuorumLeader, kafkaRunsSecure } from './components';
 import { kafkaCredentialsFile, readStackConfig, stackEndpoints, type StackConfig } from './config';
 import { MissingPrerequisite } from './prerequisites';
 import { down, logsOf, status, up, wipeData } from './stack';
@@ -70,6 +70,14 @@ async function main(argv: string[]): Promise<number> {
           `${row.name.padEnd(11)} ${row.state.padEnd(9)} ${row.endpoint.padEnd(45)} ${pid}${installed}`,
         );
       }
+      // Which node to kill to see a controller fail over (test/faults/cluster-scenarios.ts does).
+      if (rows.some((row) => row.name.startsWith('kafka-') && row.pid !== undefined))
+        console.log(
+          `quorum leader (active controller): ${await kafkaQuorumLeader(config).then(
+            (node) => node.name,
+            (error: unknown) => `unknown (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
+          )}`,
+        );
       return rows.every((row) => row.state === 'ready') ? 0 : 3;
     }
     case 'logs': {

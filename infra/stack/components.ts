@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { parse, stringify } from 'yaml';
@@ -272,6 +274,52 @@ export function kafkaRunsSecure(config: Pick<StackConfig, 'dir' | 'kafka'>): boo
     return properties.includes('SASL_PLAINTEXT://') && fs.existsSync(kafkaCredentialsFile(config));
   } catch {
     return false;
+  }
+}
+
+/**
+ * The node that leads the KRaft quorum (the active controller) of the stack's running Kafka, as
+ * Kafka's own `kafka-metadata-quorum describe --status` reports it. A client cannot ask a broker:
+ * in KRaft a broker names a random live broker as "the controller". About 2 s (a JVM start).
+ */
+export async function kafkaQuorumLeader(config: StackConfig): Promise<KafkaNode> {
+  const nodes = kafkaNodes(config);
+  const java = findJava(17, 'the Kafka quorum tool');
+  const libs = path.join(installDir(config, `kafka-${config.kafka.version}`).dir, 'libs');
+  // A secure stack's controllers take PLAIN from the admin (see kafkaServerProperties).
+  const secure = kafkaRunsSecure(config);
+  const commandConfig = path.join(config.dir, 'run', `quorum-tool-${process.pid}.properties`);
+  if (secure) {
+    const password = readKafkaCredentials(kafkaCredentialsFile(config)).users[adminPrincipal] ?? '';
+    fs.mkdirSync(path.dirname(commandConfig), { recursive: true });
+    writePrivate(
+      commandConfig,
+      `security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${adminPrincipal}" password="${password}";\n`,
+    );
+  }
+  try {
+    const { stdout } = await promisify(execFile)(
+      java,
+      [
+        '-XX:TieredStopAtLevel=1',
+        '-XX:+UseSerialGC',
+        '-cp',
+        `${libs}/*`,
+        'org.apache.kafka.tools.MetadataQuorumCommand',
+        '--bootstrap-controller',
+        nodes.map((node) => `127.0.0.1:${node.controllerPort}`).join(','),
+        ...(secure ? ['--command-config', commandConfig] : []),
+        'describe',
+        '--status',
+      ],
+      { timeout: 60_000 },
+    );
+    const leaderId = Number(/^LeaderId:\s*(-?\d+)/m.exec(stdout)?.[1]);
+    const leader = nodes.find((node) => node.id === leaderId);
+    if (leader === undefined) throw new Error(`the quorum has no leader now:\n${stdout}`);
+    return leader;
+  } finally {
+    fs.rmSync(commandConfig, { force: true });
   }
 }
 

@@ -125,7 +125,7 @@ export function testStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
     STACK_INSTALL_DIR: user.installDir,
     // The suite's clients speak plaintext; tests of the secure broker start one of their own.
     STACK_KAFKA_SECURITY: 'plaintext',
-    // One broker, whatever the user's stack runs: test/stack-cluster.test.ts starts its own cluster.
+    // One broker, whatever the user's stack runs: test/faults/cluster.test.ts starts its own cluster.
     STACK_KAFKA_BROKERS: '1',
   });
 }

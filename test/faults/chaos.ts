@@ -2,8 +2,10 @@
  * `npm run chaos`: the fault suite's scenarios, longer and repeated, outside CI. Starts a
  * platform of its own (as the CI test does), runs every scenario (or those `--only` names) for
  * `--repeat` rounds with seeds from `--seed` up, prints progress to stderr and the results
- * table to stdout, and writes them to `test/faults/results/<date>.json`. Exits 1 if any
+ * table to stdout, and writes them to `test/faults/results/<date>-chaos.json`. Exits 1 if any
  * scenario lost, duplicated or reordered anything, or saw dead letters it did not inject.
+ * `--cluster` runs the broker-loss scenarios on a three-node cluster instead (as
+ * test/faults/cluster.test.ts does once), into `<date>-chaos-cluster.json`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,14 +14,18 @@ import { contextNames } from '@platform/contexts';
 import type { Endpoints } from '@test/harness/endpoints';
 import { createTestDeployment } from '@test/harness/platform';
 import { runHttpAbuseScenario } from './http-abuse';
-import { faultTopology, startFaultPlatform } from './platform';
+import { clusterScenarios } from './cluster-scenarios';
+import { clusterFaultPorts, startFaultPlatform } from './platform';
 import { runPoisonScenario } from './poison';
 import { passed, type ScenarioResult } from './results';
 import { runScenario } from './run';
 import { scenarios } from './scenarios';
 import { resultsTable } from './table';
 
-const usage = `npm run chaos -- [--repeat N] [--duration SECONDS] [--rate ORDERS_PER_S] [--seed N] [--only TEXT]
+const usage = `npm run chaos -- [--cluster] [--repeat N] [--duration SECONDS] [--rate ORDERS_PER_S] [--seed N] [--only TEXT]
+
+  --cluster   the broker-loss scenarios on a three-node KRaft cluster, two instances of every
+              context (test/faults/cluster-scenarios.ts), instead of the single-broker suite
 
   --repeat    rounds of every scenario (default 3), each with the next seed
   --duration  how long the load runs per scenario (default 20)
@@ -37,6 +43,7 @@ async function main(): Promise<number> {
       rate: { type: 'string', default: '2' },
       seed: { type: 'string', default: '14' },
       only: { type: 'string', multiple: true },
+      cluster: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -54,17 +61,23 @@ async function main(): Promise<number> {
   const durationMs = number('duration', values.duration) * 1000;
   const ratePerSec = number('rate', values.rate);
   const firstSeed = number('seed', values.seed);
-  const chosen = scenarios.filter(
+  const cluster = values.cluster;
+  const chosen = (cluster ? clusterScenarios : scenarios).filter(
     (scenario) => !values.only || values.only.some((text) => scenario.name.includes(text)),
   );
   if (chosen.length === 0) throw new Error(`no scenario matches ${values.only?.join(', ')}`);
 
   const say = (line: string): void => void process.stderr.write(`[chaos] ${line}\n`);
-  say(`${chosen.length} scenarios × ${repeat}, ${ratePerSec} orders/s for ${durationMs / 1000} s each`);
-  const platform = await startFaultPlatform('chaos', say);
+  say(
+    `${chosen.length} scenarios × ${repeat}, ${ratePerSec} orders/s for ${durationMs / 1000} s each` +
+      (cluster ? ', on three Kafka nodes with two instances of every context' : ''),
+  );
+  const platform = cluster
+    ? await startFaultPlatform('chaos-cluster', say, { brokers: 3, ports: clusterFaultPorts })
+    : await startFaultPlatform('chaos', say);
   const results: ScenarioResult[] = [];
   try {
-    for (const name of faultTopology) await platform.start(name).ready();
+    await platform.startEveryContext(cluster ? 2 : 1);
     for (let round = 0; round < repeat; round += 1)
       for (const scenario of chosen) {
         const seed = firstSeed + round;
@@ -90,17 +103,21 @@ async function main(): Promise<number> {
           ),
         );
       }
-    if (!values.only || values.only.some((text) => 'poison records HTTP abuse'.includes(text)))
+    if (!cluster && (!values.only || values.only.some((text) => 'poison records HTTP abuse'.includes(text))))
       results.push(...(await abuseRounds(platform.deployment.endpoints, repeat, firstSeed, say)));
   } finally {
     await platform.stop();
   }
   console.log(resultsTable(results));
-  const file = path.join(__dirname, 'results', `${new Date().toISOString().slice(0, 10)}-chaos.json`);
+  const file = path.join(
+    __dirname,
+    'results',
+    `${new Date().toISOString().slice(0, 10)}-chaos${cluster ? '-cluster' : ''}.json`,
+  );
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(
     file,
-    `${JSON.stringify({ repeat, durationMs, ratePerSec, firstSeed, results }, null, 2)}\n`,
+    `${JSON.stringify({ cluster, repeat, durationMs, ratePerSec, firstSeed, results }, null, 2)}\n`,
   );
   say(`results written to ${path.relative(process.cwd(), file)}`);
   return results.every(passed) ? 0 : 1;

@@ -3,7 +3,7 @@
  * (its own broker, registry and store, and each context in a process of its own). `npm run
  * chaos` runs the same scenarios longer and more often and writes the results table.
  */
-import { faultTopology, startFaultPlatform, type FaultPlatform } from './platform';
+import { startFaultPlatform, type FaultPlatform } from './platform';
 import { passed, type ScenarioResult } from './results';
 import { runScenario } from './run';
 import { scenarios } from './scenarios';
@@ -15,8 +15,7 @@ const results: ScenarioResult[] = [];
 
 beforeAll(async () => {
   platform = await startFaultPlatform('faults', say);
-  // Two cores: one at a time rather than compile eight processes at once.
-  for (const name of faultTopology) await platform.start(name).ready();
+  await platform.startEveryContext();
 }, 300_000);
 
 afterAll(async () => {

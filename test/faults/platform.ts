@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { readStackConfig, type StackConfig } from '@infra/stack/config';
+import { kafkaQuorumLeader } from '@infra/stack/components';
+import { kafkaNodes, readStackConfig, type KafkaNode, type StackConfig } from '@infra/stack/config';
 import { isAlive, readPid } from '@infra/stack/processes';
 import { down, pathsOf, up } from '@infra/stack/stack';
 import { contextFactories, contextNames, type ContextName } from '@platform/contexts';
@@ -20,8 +21,11 @@ import { startContextProcess, type ContextProcess } from '@test/harness/context-
 import { createTestDeployment, type TestDeployment } from '@test/harness/platform';
 import type { ObservedEvent } from './checker';
 
-/** Components of the fault suite's stack; Prometheus is not needed. */
-export type StackComponent = 'kafka' | 'registry' | 'mongo';
+/**
+ * Components of the fault suite's stack (Prometheus is not needed): `kafka` is every Kafka node,
+ * `kafka-<id>` one node of a cluster.
+ */
+export type StackComponent = 'kafka' | `kafka-${number}` | 'registry' | 'mongo';
 const stackComponents: readonly StackComponent[] = ['kafka', 'registry', 'mongo'];
 
 /** Every context, each in a process of its own: the shape a fault can hit one of. */
@@ -38,7 +42,36 @@ export const faultPorts = {
   STACK_REGISTRY_MANAGEMENT_PORT: '28282',
   STACK_MONGO_PORT: '28217',
   contextsFrom: 28300,
-} as const;
+};
+
+/**
+ * The cluster fault suite's ports (test/faults/cluster.test.ts), apart from the single-broker
+ * suite's so either may run while the other's stack is still going down. Node n of the cluster
+ * listens ten ports above node n-1 (26092, 26102, 26112; controllers 26093, 26103, 26113).
+ */
+export const clusterFaultPorts: typeof faultPorts = {
+  STACK_KAFKA_PORT: '26092',
+  STACK_KAFKA_CONTROLLER_PORT: '26093',
+  STACK_REGISTRY_PORT: '26081',
+  STACK_REGISTRY_MANAGEMENT_PORT: '26082',
+  STACK_MONGO_PORT: '26017',
+  contextsFrom: 26300,
+};
+
+export interface FaultStackOptions {
+  /** Kafka nodes: 1 (the default), or a KRaft cluster of combined broker+controller nodes. */
+  readonly brokers?: number;
+  readonly ports?: typeof faultPorts;
+}
+
+/** One partition of a platform topic, as the cluster's metadata has it now. */
+export interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  /** The node id leading it; -1 while it has none. */
+  readonly leader: number;
+  readonly isr: readonly number[];
+}
 
 /**
  * What every process of the deployment runs with: work moves on by itself quickly, and a
@@ -80,6 +113,12 @@ export interface FaultPlatform {
   instances(name: ContextName): readonly Instance[];
   /** Starts a supervised instance. */
   start(name: ContextName, options?: StartOptions): Instance;
+  /**
+   * Starts `copies` instances of every context and waits for them, one context at a time (two
+   * cores: sixteen processes booting at once would crawl): the first on the context's fixed
+   * port, the others on any port, all members of the context's groups, sharing its partitions.
+   */
+  startEveryContext(copies?: number): Promise<void>;
   /** Stops every instance of a context (no restart). */
   stopAll(name: ContextName): Promise<void>;
   /** Deletes the consumer groups of these contexts (their instances must be stopped). */
@@ -88,8 +127,14 @@ export interface FaultPlatform {
   replace(name: ContextName, options?: StartOptions): Promise<Instance>;
   /** Sends a signal to a stack component's process. */
   signal(component: StackComponent, signal: NodeJS.Signals): void;
-  /** Brings a stopped or killed stack component back (as `npm run stack -- up` would). */
-  restart(component: StackComponent): Promise<void>;
+  /** Brings a stopped or killed stack component back (as `npm run stack -- up` would); its lines. */
+  restart(component: StackComponent): Promise<string[]>;
+  /** The stack's Kafka nodes (one, or each node of a cluster). */
+  kafkaNodes(): readonly KafkaNode[];
+  /** The node leading the KRaft quorum (the active controller). */
+  quorumLeader(): Promise<KafkaNode>;
+  /** Every partition of the deployment's topics: leader and in-sync replicas. */
+  partitions(): Promise<PartitionState[]>;
   /** Every group's lag, summed, read from the broker. */
   lag(): Promise<number>;
   /** End offsets of every catalogue topic, to read what comes after. */
@@ -104,19 +149,24 @@ export interface FaultPlatform {
 export async function startFaultPlatform(
   name: string,
   report: (line: string) => void,
+  { brokers = 1, ports = faultPorts }: FaultStackOptions = {},
 ): Promise<FaultPlatform> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-'));
+  const { contextsFrom, ...stackPorts } = ports;
   const stack = readStackConfig({
     ...process.env,
     STACK_DIR: dir,
     // The installs of the user's stack (as every test stack shares them).
     STACK_INSTALL_DIR: readStackConfig(process.env).installDir,
-    ...faultPorts,
-  } as unknown as NodeJS.ProcessEnv);
+    // The suite's clients speak plaintext, whatever the user's stack runs.
+    STACK_KAFKA_SECURITY: 'plaintext',
+    STACK_KAFKA_BROKERS: String(brokers),
+    ...stackPorts,
+  });
   const started = Date.now();
   await up(stack, stackComponents, (line) => report(`stack: ${line}`));
   const endpoints = {
-    kafkaBrokers: [`127.0.0.1:${stack.kafka.port}`],
+    kafkaBrokers: kafkaNodes(stack).map((node) => `127.0.0.1:${node.port}`),
     schemaRegistryUrl: `http://127.0.0.1:${stack.registry.port}/apis/ccompat/v7`,
     mongoUrl: `mongodb://127.0.0.1:${stack.mongo.port}/`,
     prometheusUrl: undefined,
@@ -129,7 +179,7 @@ export async function startFaultPlatform(
   });
   const serde = new Serde({ registry: new RegistryClient({ url: endpoints.schemaRegistryUrl }) });
   const byName = new Map<ContextName, Instance[]>();
-  const portOf = (context: ContextName): number => faultPorts.contextsFrom + faultTopology.indexOf(context);
+  const portOf = (context: ContextName): number => contextsFrom + faultTopology.indexOf(context);
 
   function start(context: ContextName, options: StartOptions = {}): Instance {
     const deaths: string[] = [];
@@ -203,6 +253,12 @@ export async function startFaultPlatform(
     url: (context) => `http://127.0.0.1:${portOf(context)}`,
     instances: (context) => byName.get(context) ?? [],
     start,
+    async startEveryContext(copies = 1) {
+      for (const context of faultTopology)
+        await Promise.all(
+          Array.from({ length: copies }, (_, copy) => start(context, { anyPort: copy > 0 }).ready()),
+        );
+    },
     async stopAll(context) {
       const old = byName.get(context) ?? [];
       byName.set(context, []);
@@ -228,7 +284,23 @@ export async function startFaultPlatform(
       process.kill(pid, signal);
     },
     async restart(component) {
-      await up(stack, [component], (line) => report(`stack: ${line}`));
+      const lines: string[] = [];
+      await up(stack, [component], (line) => {
+        lines.push(line);
+        report(`stack: ${line}`);
+      });
+      return lines;
+    },
+    kafkaNodes: () => kafkaNodes(stack),
+    quorumLeader: () => kafkaQuorumLeader(stack),
+    async partitions() {
+      return adminDo(async (admin) => {
+        const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(deployment.namespace));
+        const { topics: described } = await admin.fetchTopicMetadata({ topics });
+        return described.flatMap(({ name: topic, partitions }) =>
+          partitions.map(({ partitionId, leader, isr }) => ({ topic, partition: partitionId, leader, isr })),
+        );
+      });
     },
     async lag() {
       // Every group the deployment's contexts subscribe with, over the topics each reads: a group

@@ -29,6 +29,11 @@ export interface FaultOutcome {
   readonly problems?: readonly string[];
   /** Event ids it re-published on purpose: a copy whose original predates the run is no new event. */
   readonly copiedEventIds?: readonly string[];
+  /**
+   * Its recovery, measured by the fault itself where it does not count from the fault's end: a
+   * cluster rides through a node's death, so there it counts from the kill, while the node is down.
+   */
+  readonly recoverySeconds?: number;
 }
 
 export interface Scenario {
@@ -126,7 +131,8 @@ export async function runScenario(
     await sleep(250);
   }
   const summary: TrafficSummary = await traffic.stop(0);
-  const recoverySeconds = await recovered;
+  const caughtUp = await recovered;
+  const recoverySeconds = outcome.recoverySeconds ?? caughtUp;
   // Quiet: every group caught up, so the state read next is final.
   for (let waited = 0; waited < 60_000 && (await platform.lag().catch(() => 1)) > 0; waited += 250)
     await sleep(250);
