@@ -75,6 +75,13 @@ async function main(): Promise<number> {
   const platform = cluster
     ? await startFaultPlatform('chaos-cluster', say, { brokers: 3, ports: clusterFaultPorts })
     : await startFaultPlatform('chaos', say);
+  // The stack's processes are detached (a stack outlives the command that started it): on
+  // Ctrl-C the run takes down what it started, rather than leave a cluster running in /tmp.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      say(`${signal}: stopping the platform and its stack`);
+      void platform.stop().finally(() => process.exit(130));
+    });
   const results: ScenarioResult[] = [];
   try {
     await platform.startEveryContext(cluster ? 2 : 1);

@@ -8,7 +8,8 @@
  * nothing applied twice, nothing out of order; `down` leaves no process and no open port.
  * `npm run chaos -- --cluster` runs the same scenarios longer.
  */
-import { ConfigResourceTypes } from 'kafkajs';
+import { AssignerProtocol, ConfigResourceTypes } from 'kafkajs';
+import { contextFactories, contextNames } from '@platform/contexts';
 import { portIsOpen, isAlive } from '@infra/stack/processes';
 import { status } from '@infra/stack/stack';
 import { quorumLeaderLoss } from './cluster-scenarios';
@@ -36,7 +37,7 @@ const running = (): FaultPlatform => {
   return platform;
 };
 
-it('runs on three nodes, with three in-sync replicas and min.insync.replicas 2 on every topic', async () => {
+it('runs on three nodes, three in-sync replicas and min.insync.replicas 2 on every topic, two members in every group', async () => {
   const { stack, kafka, deployment } = running();
   const rows = await status(stack);
   expect(rows.filter((row) => row.name.startsWith('kafka')).map((row) => [row.name, row.state])).toEqual([
@@ -63,6 +64,22 @@ it('runs on three nodes, with three in-sync replicas and min.insync.replicas 2 o
     expect(new Set(resources.flatMap((r) => r.configEntries.map((entry) => entry.configValue)))).toEqual(
       new Set(['2']),
     );
+
+    // Both instances of every context are members of each of its groups, each with partitions.
+    const groups = contextNames.flatMap((name) =>
+      contextFactories[name].subscriptions.map(({ group }) => `${deployment.namespace}${group}`),
+    );
+    const described = await admin.describeGroups(groups);
+    const shares = described.groups.map(({ groupId, members }) => [
+      groupId.slice(deployment.namespace.length),
+      members
+        .map(
+          ({ memberAssignment }) =>
+            AssignerProtocol.MemberAssignment.decode(memberAssignment)?.assignment ?? {},
+        )
+        .map((assignment) => Object.values(assignment).flat().length > 0),
+    ]);
+    expect(shares).toEqual(groups.map((group) => [group.slice(deployment.namespace.length), [true, true]]));
   } finally {
     await admin.disconnect();
   }

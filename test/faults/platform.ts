@@ -243,6 +243,7 @@ export async function startFaultPlatform(
   }
 
   const catalogueTopics = catalogue.map((topic) => topic.name);
+  let stopped: Promise<void> | undefined;
   const namespaced = (topic: string): string => `${deployment.namespace}${topic}`;
 
   const platform: FaultPlatform = {
@@ -403,12 +404,16 @@ export async function startFaultPlatform(
           distinct.add(`${topic} ${record.headers['event-id'] ?? record.value?.toString('base64') ?? ''}`);
       return [...distinct];
     },
-    async stop() {
-      await Promise.all([...byName.values()].flat().map((instance) => instance.stop()));
-      // The stack goes with its topics and databases: nothing to clean one by one.
-      await down(stack);
-      fs.rmSync(dir, { recursive: true, force: true });
-      report(`stopped (up ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    stop() {
+      // Once, however often asked (a run's end and a Ctrl-C may both ask).
+      stopped ??= (async () => {
+        await Promise.all([...byName.values()].flat().map((instance) => instance.stop()));
+        // The stack goes with its topics and databases: nothing to clean one by one.
+        await down(stack);
+        fs.rmSync(dir, { recursive: true, force: true });
+        report(`stopped (up ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+      })();
+      return stopped;
     },
   };
   return platform;
