@@ -313,7 +313,12 @@ export async function kafkaQuorumLeader(config: StackConfig): Promise<KafkaNode>
         '--status',
       ],
       { timeout: 60_000 },
-    );
+    ).catch((error: { code?: number | string; signal?: string; killed?: boolean; stderr?: string }) => {
+      const how = error.killed ? `killed (${error.signal}) after 60 s` : `exit ${error.code ?? error.signal}`;
+      throw new Error(
+        `Kafka's quorum tool failed (${how}): ${error.stderr?.trim().split('\n').slice(-3).join(' ') ?? ''}`,
+      );
+    });
     const leaderId = Number(/^LeaderId:\s*(-?\d+)/m.exec(stdout)?.[1]);
     const leader = nodes.find((node) => node.id === leaderId);
     if (leader === undefined) throw new Error(`the quorum has no leader now:\n${stdout}`);

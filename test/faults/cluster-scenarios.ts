@@ -23,27 +23,47 @@ async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: n
   }
 }
 
+/**
+ * `work`, again until it succeeds or `timeoutMs` passes: under load a client or Kafka's quorum
+ * tool (a JVM start) may fail once without anything being wrong with the cluster.
+ */
+async function eventually<T>(what: string, work: () => Promise<T>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await work();
+    } catch (error) {
+      if (Date.now() > deadline)
+        throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+      await sleep(1_000);
+    }
+  }
+}
+
 const seconds = (since: number): number => (Date.now() - since) / 1000;
 
 /** Which node a scenario kills. */
 type Victim = 'a broker that does not lead the quorum' | 'the quorum leader';
 
-async function pickVictim(platform: FaultPlatform, victim: Victim): Promise<KafkaNode> {
-  const leader = await platform.quorumLeader();
-  if (victim === 'the quorum leader') return leader;
-  // The follower that leads the most partitions: the loss that moves the most leadership.
-  const partitions = await platform.partitions();
-  const led = (node: KafkaNode): number => partitions.filter((p) => p.leader === node.id).length;
-  const [most] = platform
-    .kafkaNodes()
-    .filter((node) => node.id !== leader.id)
-    .sort((a, b) => led(b) - led(a));
-  if (most === undefined) throw new Error('the cluster has no node beside the quorum leader');
-  return most;
-}
-
 const ledBy = (partitions: readonly PartitionState[], node: KafkaNode): number =>
   partitions.filter((partition) => partition.leader === node.id).length;
+
+/** The node to kill, with what the cluster looks like just before. */
+async function pickVictim(
+  platform: FaultPlatform,
+  victim: Victim,
+): Promise<{ node: KafkaNode; quorumLeader: KafkaNode; partitions: PartitionState[] }> {
+  const quorumLeader = await eventually('the quorum leader', () => platform.quorumLeader());
+  const partitions = await eventually('the partitions', () => platform.partitions());
+  if (victim === 'the quorum leader') return { node: quorumLeader, quorumLeader, partitions };
+  // The follower that leads the most partitions: the loss that moves the most leadership.
+  const [most] = platform
+    .kafkaNodes()
+    .filter((node) => node.id !== quorumLeader.id)
+    .sort((a, b) => ledBy(partitions, b) - ledBy(partitions, a));
+  if (most === undefined) throw new Error('the cluster has no node beside the quorum leader');
+  return { node: most, quorumLeader, partitions };
+}
 
 /**
  * SIGKILLs `victim` a while into the load, keeps it down at least `downMs`, and brings it back.
@@ -54,9 +74,7 @@ export function nodeLoss(name: string, victim: Victim, downMs: number): Scenario
     name,
     async inject({ platform, say }) {
       await sleep(2_000);
-      const node = await pickVictim(platform, victim);
-      const before = await platform.partitions();
-      const quorumLeader = await platform.quorumLeader();
+      const { node, quorumLeader, partitions: before } = await pickVictim(platform, victim);
       say(
         `SIGKILL ${node.name}, ${victim} (it leads ${ledBy(before, node)} of ${before.length} partitions; ` +
           `the quorum leader is ${quorumLeader.name})`,

@@ -86,6 +86,17 @@ export async function runScenario(
       ),
     );
 
+  // Quiet first: every group caught up and nothing reserved. A scenario that failed before its
+  // drain leaves orders moving, whose deliveries would otherwise count against this one's fold.
+  const quiet = async (): Promise<boolean> =>
+    (await platform.lag().catch(() => 1)) === 0 &&
+    Object.values(await stock()).every((level) => level.reserved === 0);
+  let settled = await quiet();
+  for (let waited = 0; waited < 120_000 && !settled; waited += 1_000) {
+    await sleep(1_000);
+    settled = await quiet();
+  }
+  if (!settled) say('not quiet after 2 min (lag, or stock still reserved): the fold may count it');
   const stockBefore = await stock();
   const from = await platform.positions();
   const deadLettersBefore = await platform.deadLetters();
@@ -138,6 +149,7 @@ export async function runScenario(
     await sleep(250);
   await sleep(1_000);
 
+  const events = withoutStaleCopies(await platform.eventsSince(from), outcome.copiedEventIds ?? []);
   const result = check(
     scenario.name,
     options.seed,
@@ -158,7 +170,7 @@ export async function runScenario(
       otherInputs: outcome.otherInputs ?? 0,
     },
     {
-      events: withoutStaleCopies(await platform.eventsSince(from), outcome.copiedEventIds ?? []),
+      events,
       stockBefore,
       stockAfter: await stock(),
       components: mapping.products,
@@ -181,6 +193,18 @@ export async function runScenario(
       `${summary.serverErrors} answers 5xx (${((Date.now() - started) / 1000).toFixed(0)} s)`,
   );
   for (const problem of problems) say(`  problem: ${problem}`);
+  // Where each lost order stopped: what the storefront showed, and its events on every topic
+  // (every topic is keyed by the order's id), for whoever reads a failed run.
+  for (const lost of [...summary.lost, ...summary.unexpected].map((entry) => entry.split(' ')[0] ?? entry)) {
+    const order = summary.orders.find((candidate) => candidate.orderId === lost);
+    const trail = events
+      .filter((event) => event.key === lost)
+      .map((event) => `${event.topic}:${event.type}@${event.partition}/${event.offset}`);
+    say(
+      `  ${lost} (${order?.fate ?? '?'}): statuses ${order?.statuses.map((seen) => seen.status).join(' → ') || '(none)'}`,
+    );
+    say(`  ${lost} events: ${trail.join(', ') || '(none)'}`);
+  }
   return { ...result, problems };
 }
 
