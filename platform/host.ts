@@ -6,7 +6,7 @@
  * host them in-process under a topic namespace of their own.
  */
 import type Router from '@koa/router';
-import { Kafka, logLevel, Partitioners, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type logCreator } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import pRetry from 'p-retry';
 import { Registry } from 'prom-client';
@@ -36,6 +36,7 @@ import { createLogger, type Logger } from '@runtime/log';
 import { createRuntimeMetrics } from '@runtime/metrics';
 import { kafkaClientSecurity } from '@runtime/kafka-security';
 import { createOutboxRelay } from '@runtime/outbox';
+import { createSendCheck } from '@runtime/send-check';
 import { createReadinessProbe } from '@runtime/readiness';
 import {
   countRegistryFailures,
@@ -173,10 +174,13 @@ export async function startPlatform(
   // requests in flight per broker, as Kafka requires of an idempotent producer (a broker keeps
   // the sequence numbers of a producer's last five batches per partition): the relay, dead
   // letters and retries of every group share this producer.
+  const sendCheck = createSendCheck();
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 5,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    // kafkajs's default partitioner, remembering where it put each message: the relay checks
+    // that a batch was acknowledged whole (runtime/send-check.ts says why it may not be).
+    createPartitioner: sendCheck.createPartitioner,
   });
   await producer.connect();
 
@@ -218,6 +222,7 @@ export async function startPlatform(
   const relay = createOutboxRelay({
     collections: contexts.flatMap((context) => context.outboxes),
     producer,
+    unacknowledged: sendCheck.unacknowledged,
     log: log.child({ component: 'outbox-relay' }),
     onPublished: (topic, headers) =>
       metrics.eventsPublished.inc({ topic, event_type: headers[eventHeaders.type] ?? 'unknown' }),

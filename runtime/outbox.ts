@@ -2,6 +2,7 @@ import type { Collection, Document, Filter } from 'mongodb';
 import type { IHeaders, Producer } from 'kafkajs';
 import { classify } from './errors';
 import type { Logger } from './log';
+import type { SendCheck } from './send-check';
 
 /**
  * The transactional outbox, embedded in the aggregate's own document: the state change and the
@@ -94,6 +95,8 @@ export interface OutboxRelayOptions {
   onPublished?: (topic: string, headers: Record<string, string>) => void;
   /** Events handed over and not yet published, per collection. */
   onPending?: (collection: string, count: number) => void;
+  /** The topic-partitions a send left unacknowledged (runtime/send-check.ts); none if absent. */
+  unacknowledged?: SendCheck['unacknowledged'];
   /** Fault injection for tests: runs after publishing and before clearing the outbox. */
   afterPublish?: () => Promise<void>;
 }
@@ -152,10 +155,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         });
         byTopic.set(stored.topic, messages);
       }
-      await producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
+      const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+      const answer = await producer.sendBatch({ acks: -1, topicMessages });
+      // kafkajs can answer for part of a batch as if for all of it (runtime/send-check.ts): what
+      // it left out stays pending, and recovery sends it (and, again, what did go: consumers
+      // deduplicate by event id).
+      const missing = options.unacknowledged?.(topicMessages, answer) ?? [];
+      if (missing.length > 0)
+        throw new Error(`the broker acknowledged the batch without ${missing.join(', ')}`);
       for (const { eventId, stored } of entries) {
         remember(eventId);
         options.onPublished?.(stored.topic, stored.headers);

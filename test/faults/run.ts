@@ -6,6 +6,8 @@ import { realisticMix, startTraffic, type TrafficSummary } from '../../simulator
 import { mapViewOf } from '../../simulator/plan';
 import { tokenOf } from '@test/harness/credentials';
 import { check, type LedgerReceipt, type ObservedEvent, type StockLevel } from './checker';
+import { contextNames } from '@platform/contexts';
+import type { ContextProcess } from '@test/harness/context-process';
 import type { FaultPlatform } from './platform';
 import type { ScenarioResult } from './results';
 
@@ -99,6 +101,11 @@ export async function runScenario(
   if (!settled) say('not quiet after 2 min (lag, or stock still reserved): the fold may count it');
   const stockBefore = await stock();
   const from = await platform.positions();
+  const logsFrom = new Map(
+    contextNames.flatMap((name) =>
+      platform.instances(name).map((instance) => [instance.process, instance.process.output.length] as const),
+    ),
+  );
   const deadLettersBefore = await platform.deadLetters();
   await scenario.prepare?.(context);
 
@@ -193,6 +200,7 @@ export async function runScenario(
       `${summary.serverErrors} answers 5xx (${((Date.now() - started) / 1000).toFixed(0)} s)`,
   );
   for (const problem of problems) say(`  problem: ${problem}`);
+  say(`  warnings: ${warningsSince(platform, logsFrom) || 'none'}`);
   // Where each lost order stopped: what the storefront showed, and its events on every topic
   // (every topic is keyed by the order's id), for whoever reads a failed run.
   for (const lost of [...summary.lost, ...summary.unexpected].map((entry) => entry.split(' ')[0] ?? entry)) {
@@ -206,6 +214,31 @@ export async function runScenario(
     say(`  ${lost} events: ${trail.join(', ') || '(none)'}`);
   }
   return { ...result, problems };
+}
+
+/**
+ * What the contexts logged at warn and above during the run (they run with LOG_LEVEL=warn), by
+ * context and message with counts: why a recovery took long, for whoever reads a run.
+ */
+function warningsSince(platform: FaultPlatform, from: ReadonlyMap<ContextProcess, number>): string {
+  return contextNames
+    .flatMap((name) => {
+      const counts = new Map<string, number>();
+      for (const instance of platform.instances(name))
+        for (const line of instance.process.output.slice(from.get(instance.process) ?? 0)) {
+          let message: string;
+          try {
+            message = String((JSON.parse(line) as { msg?: unknown }).msg ?? line);
+          } catch {
+            continue; // not a log record (a banner line)
+          }
+          counts.set(message, (counts.get(message) ?? 0) + 1);
+        }
+      return counts.size === 0
+        ? []
+        : [`${name}: ${[...counts].map(([message, count]) => `${message} ×${count}`).join(', ')}`];
+    })
+    .join('; ');
 }
 
 /** A GET as the holder of `role` makes it; the body, or an error naming the status. */
