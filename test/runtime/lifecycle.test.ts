@@ -134,8 +134,12 @@ describe('a real context process (the kitchen) under SIGTERM and SIGKILL', () =>
   it('killed with SIGKILL between a batch’s writes and their commit: after a restart every event is applied once', async () => {
     const deployment = deploymentFor('lifecycle-kill');
     const orders = kitchenOrders(24);
+    // The restart waits for the dead member's session to expire before it gets the partitions:
+    // a 10 s session (as the fault suite's, the shortest kafkajs's 5 s idle long poll leaves room
+    // for on a loaded machine) rather than the 30 s default.
+    const session = { KAFKA_SESSION_TIMEOUT_MS: '10000' };
     // Its second batch's writes are durable when it dies; their offsets are not committed.
-    const victim = startKitchen(deployment, { FAULT_KILL_AFTER_BATCHES: '2' });
+    const victim = startKitchen(deployment, { ...session, FAULT_KILL_AFTER_BATCHES: '2' });
     await victim.url;
     await publishKitchenInputs(deployment, orders);
     expect((await victim.exited).signal).toBe('SIGKILL');
@@ -144,7 +148,7 @@ describe('a real context process (the kitchen) under SIGTERM and SIGKILL', () =>
     expect((await kitchenOffsets(deployment)).committed).toBeLessThan(await kitchenApplied(deployment));
 
     // The restart joins once the dead member's session has expired.
-    const restarted = startKitchen(deployment);
+    const restarted = startKitchen(deployment, session);
     const url = await restarted.url;
     await caughtUp(deployment, orders);
     await expectAppliedOnce(deployment, url, orders);
