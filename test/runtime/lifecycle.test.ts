@@ -186,7 +186,7 @@ function feedKitchen(deployment: TestDeployment): { stop(): Promise<KitchenOrder
  * This case runs the counting worker (`test/fixtures/counting-worker.ts`: the runner and the
  * aggregate store that every context composes), not a context: a real context cannot be made to
  * outlast its session without a test-only hook in the product. The platform's configuration
- * (`platform/config.ts`) sets neither a group session (kafkajs's 30 s default) nor a handler's
+ * (`platform/config.ts`) sets a group session (KAFKA_SESSION_TIMEOUT_MS) but not a handler's
  * pace, and its only fault switch, FAULT_KILL_AFTER_BATCHES, kills rather than slows.
  */
 describe('a consumer whose batches outlast its group session', () => {
