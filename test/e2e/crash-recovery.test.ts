@@ -32,8 +32,8 @@ afterAll(async () => {
 
 it('a kitchen killed between its write and its commit: redelivered to the other instance, applied once', async () => {
   // The survivor gets the victim's partitions once the victim's session has expired: a 10 s
-  // session (as the fault suite's, the shortest kafkajs's 5 s idle long poll leaves room for on a
-  // loaded machine) rather than the 30 s default.
+  // session (as the fault suite's: room for a late heartbeat on a loaded machine) rather than
+  // the 30 s default.
   const session = { KAFKA_SESSION_TIMEOUT_MS: '10000' };
   const victim = startContextProcess('production', deployment, { ...session, FAULT_KILL_AFTER_BATCHES: '1' });
   const survivor = startContextProcess('production', deployment, session);

@@ -20,8 +20,8 @@ const urlOf: UrlOf = (context) => {
 
 /**
  * The surviving inventory instance gets the killed one's partitions once that one's session has
- * expired: a 10 s session (as the fault suite's, the shortest kafkajs's 5 s idle long poll leaves
- * room for on a loaded machine) rather than the 30 s default.
+ * expired: a 10 s session (as the fault suite's: room for a late heartbeat on a loaded machine)
+ * rather than the 30 s default.
  */
 const inventorySession = { KAFKA_SESSION_TIMEOUT_MS: '10000' };
 

@@ -135,8 +135,8 @@ describe('a real context process (the kitchen) under SIGTERM and SIGKILL', () =>
     const deployment = deploymentFor('lifecycle-kill');
     const orders = kitchenOrders(24);
     // The restart waits for the dead member's session to expire before it gets the partitions:
-    // a 10 s session (as the fault suite's, the shortest kafkajs's 5 s idle long poll leaves room
-    // for on a loaded machine) rather than the 30 s default.
+    // a 10 s session (as the fault suite's: room for a late heartbeat on a loaded machine) rather
+    // than the 30 s default.
     const session = { KAFKA_SESSION_TIMEOUT_MS: '10000' };
     // Its second batch's writes are durable when it dies; their offsets are not committed.
     const victim = startKitchen(deployment, { ...session, FAULT_KILL_AFTER_BATCHES: '2' });
