@@ -63,8 +63,9 @@ const profiles = {
     b2: { documents: 20, documentBytes: 1_200, batchSize: 10 },
     adapter: { orders: 5, capMs: 60_000 },
     stateWriter: { fulfilments: 5, capMs: 60_000 },
-    pipeline: { saturationOrders: 2, capMs: 60_000, loadSeconds: 3, loadCapMs: 60_000 },
-    history: { sizes: [0, 5], seedBudgetMs: 10_000, idleSeconds: 2, burst: 1, capMs: 60_000 },
+    pipeline: { saturationOrders: 2, capMs: 60_000, loadSeconds: 3, loadMinOrders: 2, loadCapMs: 60_000 },
+    b1Latency: { durationMs: 2_000 },
+    history: { sizes: [0, 5], seedBudgetMs: 10_000, idleSeconds: 1, burst: 1, capMs: 60_000 },
   },
   quick: {
     runs: 3,
@@ -74,7 +75,8 @@ const profiles = {
     b2: { documents: 100, documentBytes: 1_200, batchSize: 50 },
     adapter: { orders: 100, capMs: 60_000 },
     stateWriter: { fulfilments: 100, capMs: 60_000 },
-    pipeline: { saturationOrders: 10, capMs: 90_000, loadSeconds: 15, loadCapMs: 45_000 },
+    pipeline: { saturationOrders: 10, capMs: 90_000, loadSeconds: 15, loadMinOrders: 3, loadCapMs: 45_000 },
+    b1Latency: { durationMs: 10_000 },
     history: { sizes: [0, 200], seedBudgetMs: 20_000, idleSeconds: 10, burst: 5, capMs: 30_000 },
   },
   full: {
@@ -85,7 +87,8 @@ const profiles = {
     b2: { documents: 600, documentBytes: 1_200, batchSize: 50 },
     adapter: { orders: 400, capMs: 180_000 },
     stateWriter: { fulfilments: 400, capMs: 180_000 },
-    pipeline: { saturationOrders: 30, capMs: 240_000, loadSeconds: 60, loadCapMs: 120_000 },
+    pipeline: { saturationOrders: 30, capMs: 240_000, loadSeconds: 60, loadMinOrders: 3, loadCapMs: 120_000 },
+    b1Latency: { durationMs: 10_000 },
     history: { sizes: [0, 10_000, 50_000], seedBudgetMs: 60_000, idleSeconds: 30, burst: 10, capMs: 60_000 },
   },
 } as const;
@@ -303,7 +306,7 @@ async function main(): Promise<void> {
       const running = await startPipelinePlatform(env, { lane: 'pipeline', advanceMs });
       try {
         await stockUp(running.platform.url);
-        const { saturationOrders, capMs, loadSeconds, loadCapMs } = profile.pipeline;
+        const { saturationOrders, capMs, loadSeconds, loadMinOrders, loadCapMs } = profile.pipeline;
         const saturation = await pipelineRun(env, running, placeOrders, {
           label: 'pipeline at saturation',
           count: saturationOrders,
@@ -317,7 +320,9 @@ async function main(): Promise<void> {
         const loads: Record<string, PipelineRun> = {};
         for (const share of [0.5, 0.8]) {
           const ratePerSec = Math.max(0.05, saturation.ordersPerSec * share);
-          const count = Math.max(3, Math.round(ratePerSec * loadSeconds));
+          // At least `loadMinOrders`, paced at the rate: on a slow machine the rate is a fraction
+          // of an order a second, and each order more is seconds more of placing.
+          const count = Math.max(loadMinOrders, Math.round(ratePerSec * loadSeconds));
           const run = await pipelineRun(env, running, placeOrders, {
             label: `pipeline at ${share * 100}% load`,
             count,
@@ -338,7 +343,7 @@ async function main(): Promise<void> {
           progress.update(`B1 latency at ${rate} messages/s`);
           results.baselines.b1Latency = await runB1Latency(baselineEnv, {
             ratePerSec: rate,
-            durationMs: 10_000,
+            durationMs: profile.b1Latency.durationMs,
             messageBytes: 600,
             partitions: 6,
           });

@@ -67,13 +67,16 @@ async function confluentClient<T>(command: 'read' | 'write', config: Json): Prom
 
 beforeAll(async () => {
   // First run on a machine: a venv and a pip install from PyPI (about 25 s here); later runs: none.
-  python = await ensurePythonEnv(readStackConfig(), 'interop', resolve(here, 'requirements.txt'));
-  storefront = await deployment.start(
-    ['order', 'order-scm-adapter', 'scm-order-adapter', 'inventory', 'production', 'warehouse', 'tracking'],
-    { AUTO_ADVANCE_MS: '200' },
-  );
-  couriers = await deployment.start(['delivery']);
-  storefrontV1 = await deployment.start(['order'], { ORDER_PLACED_VERSION: '1' });
+  // Started together: none needs another up first (provisioning is safe concurrently).
+  [python, storefront, couriers, storefrontV1] = await Promise.all([
+    ensurePythonEnv(readStackConfig(), 'interop', resolve(here, 'requirements.txt')),
+    deployment.start(
+      ['order', 'order-scm-adapter', 'scm-order-adapter', 'inventory', 'production', 'warehouse', 'tracking'],
+      { AUTO_ADVANCE_MS: '200' },
+    ),
+    deployment.start(['delivery']),
+    deployment.start(['order'], { ORDER_PLACED_VERSION: '1' }),
+  ]);
 }, 600_000);
 
 afterAll(() => deployment.stop());

@@ -26,8 +26,11 @@ const keysFile = join(keysDir, 'keys');
 writeFileSync(keysFile, `${formatApiKeys(testKeys)}\n`, { mode: 0o600 });
 
 beforeAll(async () => {
-  everything = await deployment.start([...platformContexts], { AUTO_ADVANCE_MS: '200' });
-  storefrontV1 = await deployment.start(['order'], { ORDER_PLACED_VERSION: '1' });
+  // Started together: neither needs the other up first (provisioning is safe concurrently).
+  [everything, storefrontV1] = await Promise.all([
+    deployment.start([...platformContexts], { AUTO_ADVANCE_MS: '200' }),
+    deployment.start(['order'], { ORDER_PLACED_VERSION: '1' }),
+  ]);
 });
 
 afterAll(async () => {

@@ -31,12 +31,15 @@ afterAll(async () => {
 });
 
 it('a kitchen killed between its write and its commit: redelivered to the other instance, applied once', async () => {
-  const victim = startContextProcess('production', deployment, { FAULT_KILL_AFTER_BATCHES: '1' });
-  processes.push(victim);
-  await victim.url;
-  const survivor = startContextProcess('production', deployment);
-  processes.push(survivor);
-  const survivorUrl = await survivor.url;
+  // The survivor gets the victim's partitions once the victim's session has expired: a 10 s
+  // session (as the fault suite's: room for a late heartbeat on a loaded machine) rather than
+  // the 30 s default.
+  const session = { KAFKA_SESSION_TIMEOUT_MS: '10000' };
+  const victim = startContextProcess('production', deployment, { ...session, FAULT_KILL_AFTER_BATCHES: '1' });
+  const survivor = startContextProcess('production', deployment, session);
+  // Started together: neither needs the other to be up first.
+  processes.push(victim, survivor);
+  const [, survivorUrl] = await Promise.all([victim.url, survivor.url]);
   // Both members joined before any event exists, so the victim owns some of the partitions.
   await waitFor(
     'both instances ready',

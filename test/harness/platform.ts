@@ -90,7 +90,12 @@ export function createTestDeployment(name: string, options: DeploymentOptions = 
     if (wanted.length === 0) return [];
     const remaining = new Map(wanted.map((offset) => [offset.partition, Number(offset.high)]));
     const found: { key: string | null; value: Buffer | null; headers: Record<string, string> }[] = [];
-    const consumer: Consumer = kafka.consumer({ groupId: `reader-${randomBytes(6).toString('hex')}` });
+    // A short long poll: disconnect() waits for the fetch in flight, 5 s by kafkajs's default,
+    // once every partition has been read to its end.
+    const consumer: Consumer = kafka.consumer({
+      groupId: `reader-${randomBytes(6).toString('hex')}`,
+      maxWaitTimeInMs: 250,
+    });
     await consumer.connect();
     try {
       await new Promise<void>((resolve, reject) => {

@@ -134,8 +134,12 @@ describe('a real context process (the kitchen) under SIGTERM and SIGKILL', () =>
   it('killed with SIGKILL between a batch’s writes and their commit: after a restart every event is applied once', async () => {
     const deployment = deploymentFor('lifecycle-kill');
     const orders = kitchenOrders(24);
+    // The restart waits for the dead member's session to expire before it gets the partitions:
+    // a 10 s session (as the fault suite's: room for a late heartbeat on a loaded machine) rather
+    // than the 30 s default.
+    const session = { KAFKA_SESSION_TIMEOUT_MS: '10000' };
     // Its second batch's writes are durable when it dies; their offsets are not committed.
-    const victim = startKitchen(deployment, { FAULT_KILL_AFTER_BATCHES: '2' });
+    const victim = startKitchen(deployment, { ...session, FAULT_KILL_AFTER_BATCHES: '2' });
     await victim.url;
     await publishKitchenInputs(deployment, orders);
     expect((await victim.exited).signal).toBe('SIGKILL');
@@ -144,7 +148,7 @@ describe('a real context process (the kitchen) under SIGTERM and SIGKILL', () =>
     expect((await kitchenOffsets(deployment)).committed).toBeLessThan(await kitchenApplied(deployment));
 
     // The restart joins once the dead member's session has expired.
-    const restarted = startKitchen(deployment);
+    const restarted = startKitchen(deployment, session);
     const url = await restarted.url;
     await caughtUp(deployment, orders);
     await expectAppliedOnce(deployment, url, orders);
@@ -182,7 +186,7 @@ function feedKitchen(deployment: TestDeployment): { stop(): Promise<KitchenOrder
  * This case runs the counting worker (`test/fixtures/counting-worker.ts`: the runner and the
  * aggregate store that every context composes), not a context: a real context cannot be made to
  * outlast its session without a test-only hook in the product. The platform's configuration
- * (`platform/config.ts`) sets neither a group session (kafkajs's 30 s default) nor a handler's
+ * (`platform/config.ts`) sets a group session (KAFKA_SESSION_TIMEOUT_MS) but not a handler's
  * pace, and its only fault switch, FAULT_KILL_AFTER_BATCHES, kills rather than slows.
  */
 describe('a consumer whose batches outlast its group session', () => {
