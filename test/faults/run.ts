@@ -228,7 +228,8 @@ function warningsSince(platform: FaultPlatform, from: ReadonlyMap<ContextProcess
         for (const line of instance.process.output.slice(from.get(instance.process) ?? 0)) {
           let message: string;
           try {
-            message = String((JSON.parse(line) as { msg?: unknown }).msg ?? line);
+            const record = JSON.parse(line) as { message?: unknown; component?: unknown };
+            message = `${String(record.component ?? '')}: ${String(record.message ?? line)}`;
           } catch {
             continue; // not a log record (a banner line)
           }
