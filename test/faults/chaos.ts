@@ -72,16 +72,21 @@ async function main(): Promise<number> {
     `${chosen.length} scenarios × ${repeat}, ${ratePerSec} orders/s for ${durationMs / 1000} s each` +
       (cluster ? ', on three Kafka nodes with two instances of every context' : ''),
   );
-  const platform = cluster
-    ? await startFaultPlatform('chaos-cluster', say, { brokers: 3, ports: clusterFaultPorts })
-    : await startFaultPlatform('chaos', say);
   // The stack's processes are detached (a stack outlives the command that started it): on
-  // Ctrl-C the run takes down what it started, rather than leave a cluster running in /tmp.
+  // Ctrl-C the run takes down what it started, rather than leave a cluster running in /tmp,
+  // once its start is over if it is still starting.
+  const starting = cluster
+    ? startFaultPlatform('chaos-cluster', say, { brokers: 3, ports: clusterFaultPorts })
+    : startFaultPlatform('chaos', say);
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => {
       say(`${signal}: stopping the platform and its stack`);
-      void platform.stop().finally(() => process.exit(130));
+      void starting
+        .then((platform) => platform.stop())
+        .catch(() => undefined)
+        .finally(() => process.exit(130));
     });
+  const platform = await starting;
   const results: ScenarioResult[] = [];
   try {
     await platform.startEveryContext(cluster ? 2 : 1);

@@ -164,7 +164,14 @@ export async function startFaultPlatform(
     ...stackPorts,
   });
   const started = Date.now();
-  await up(stack, stackComponents, (line) => report(`stack: ${line}`));
+  try {
+    await up(stack, stackComponents, (line) => report(`stack: ${line}`));
+  } catch (error) {
+    // The stack's processes are detached: what did start would outlive this run in /tmp.
+    await down(stack).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const endpoints = {
     kafkaBrokers: kafkaNodes(stack).map((node) => `127.0.0.1:${node.port}`),
     schemaRegistryUrl: `http://127.0.0.1:${stack.registry.port}/apis/ccompat/v7`,
