@@ -75,7 +75,8 @@ async function main(argv: string[]): Promise<number> {
         console.log(
           `quorum leader (active controller): ${await kafkaQuorumLeader(config).then(
             (node) => node.name,
-            (error: unknown) => `unknown (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
+            (error: unknown) =>
+              `unknown (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
           )}`,
         );
       return rows.every((row) => row.state === 'ready') ? 0 : 3;
