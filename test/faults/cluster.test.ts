@@ -70,7 +70,7 @@ it('runs on three nodes, three in-sync replicas and min.insync.replicas 2 on eve
       contextFactories[name].subscriptions.map(({ group }) => `${deployment.namespace}${group}`),
     );
     const described = await admin.describeGroups(groups);
-    const shares = described.groups.map(({ groupId, members }) => [
+    const shares = described.groups.map(({ groupId, members }): [string, boolean[]] => [
       groupId.slice(deployment.namespace.length),
       members
         .map(
@@ -79,7 +79,12 @@ it('runs on three nodes, three in-sync replicas and min.insync.replicas 2 on eve
         )
         .map((assignment) => Object.values(assignment).flat().length > 0),
     ]);
-    expect(shares).toEqual(groups.map((group) => [group.slice(deployment.namespace.length), [true, true]]));
+    const byGroup = (a: [string, unknown], b: [string, unknown]): number => a[0].localeCompare(b[0]);
+    expect(shares.sort(byGroup)).toEqual(
+      groups
+        .map((group): [string, boolean[]] => [group.slice(deployment.namespace.length), [true, true]])
+        .sort(byGroup),
+    );
   } finally {
     await admin.disconnect();
   }
