@@ -7,6 +7,7 @@
  * every partition's in-sync replicas. The checker judges the run as for any fault.
  */
 import type { KafkaNode } from '@infra/stack/config';
+import { waitFor } from '@test/harness/wait';
 import { isRunning } from '@infra/stack/processes';
 import { pathsOf, status } from '@infra/stack/stack';
 import type { FaultPlatform, PartitionState } from './platform';
@@ -14,31 +15,12 @@ import type { Scenario } from './run';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `probe` (errors count as not yet: a client may meet the dead node) until it holds. */
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await sleep(250);
-  }
-}
-
 /**
- * `work`, again until it succeeds or `timeoutMs` passes: under load a client or Kafka's quorum
- * tool (a JVM start) may fail once without anything being wrong with the cluster.
+ * Polls until it holds, errors counting as not yet (test/harness/wait.ts): a client may meet the
+ * dead node, and under load Kafka's quorum tool (a JVM start) may fail once.
  */
-async function eventually<T>(what: string, work: () => Promise<T>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await work();
-    } catch (error) {
-      if (Date.now() > deadline)
-        throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`);
-      await sleep(1_000);
-    }
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | false>, timeoutMs: number): Promise<T> =>
+  waitFor(what, probe, { timeoutMs, intervalMs: 250 });
 
 const seconds = (since: number): number => (Date.now() - since) / 1000;
 
@@ -53,8 +35,8 @@ async function pickVictim(
   platform: FaultPlatform,
   victim: Victim,
 ): Promise<{ node: KafkaNode; quorumLeader: KafkaNode; partitions: PartitionState[] }> {
-  const quorumLeader = await eventually('the quorum leader', () => platform.quorumLeader());
-  const partitions = await eventually('the partitions', () => platform.partitions());
+  const quorumLeader = await until('the quorum leader', () => platform.quorumLeader(), 90_000);
+  const partitions = await until('the partitions', () => platform.partitions(), 90_000);
   if (victim === 'the quorum leader') return { node: quorumLeader, quorumLeader, partitions };
   // The follower that leads the most partitions: the loss that moves the most leadership.
   const [most] = platform
@@ -82,7 +64,7 @@ export function nodeLoss(name: string, victim: Victim, downMs: number): Scenario
       const killedAt = Date.now();
       platform.signal(node.name, 'SIGKILL');
       const problems: string[] = [];
-      await waitFor(
+      await until(
         `${node.name} to be gone`,
         async () => !isRunning(pathsOf(platform.stack), node.name),
         10_000,
@@ -91,13 +73,13 @@ export function nodeLoss(name: string, victim: Victim, downMs: number): Scenario
       if (shown !== 'crashed') problems.push(`\`status\` shows the killed ${node.name} as ${shown}`);
 
       // The cluster fences the dead node (broker.session.timeout.ms, 9 s) and elects new leaders.
-      await waitFor(
+      await until(
         `every partition to be led by a live node`,
         async () => (await platform.partitions()).every((p) => p.leader >= 0 && p.leader !== node.id),
         90_000,
       );
       const failover = seconds(killedAt);
-      await waitFor(
+      await until(
         'every group to catch up with a node down',
         async () => (await platform.lag()) === 0,
         120_000,
@@ -105,7 +87,7 @@ export function nodeLoss(name: string, victim: Victim, downMs: number): Scenario
       const recoverySeconds = seconds(killedAt);
       // The two nodes left elect a new quorum leader if the dead one led it (within seconds).
       let newLeader: KafkaNode | undefined;
-      await waitFor(
+      await until(
         'the quorum to be led by a live node',
         async () => (newLeader = await platform.quorumLeader()).id !== node.id,
         60_000,
@@ -126,7 +108,7 @@ export function nodeLoss(name: string, victim: Victim, downMs: number): Scenario
       for (const other of platform.kafkaNodes().filter((candidate) => candidate.id !== node.id))
         if (!lines.includes(`${other.name}: already running at 127.0.0.1:${other.port}`))
           problems.push(`\`up\` touched ${other.name}, which was running`);
-      await waitFor(
+      await until(
         `${node.name} back in every partition's in-sync replicas`,
         async () => (await platform.partitions()).every((p) => p.isr.includes(node.id)),
         120_000,
