@@ -208,7 +208,7 @@ export const topics = [
   },
   {
     name: 'scm.delivery-events',
-    doc: 'Couriers: shipment dispatched, delivered, or failed.',
+    doc: 'Couriers: shipment dispatched, delivered, or failed; or cancelled before any courier left.',
     writer: 'delivery',
     key: 'the fulfilment id',
     events: [
@@ -223,6 +223,11 @@ export const topics = [
         keyField: 'fulfilmentId',
       },
       { type: 'DeliveryFailed', record: 'com.scmplatform.scm.DeliveryFailed', keyField: 'fulfilmentId' },
+      {
+        type: 'ShipmentCancelled',
+        record: 'com.scmplatform.scm.ShipmentCancelled',
+        keyField: 'fulfilmentId',
+      },
     ],
     partitions,
     cleanupPolicy: 'delete',

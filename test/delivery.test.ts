@@ -316,7 +316,11 @@ describe('a shipment from packed parcel to the customer', () => {
       total: 1,
       groups: [{ deliveryZone: 'SEOUL-CENTRAL', shipments: [expect.objectContaining({ fulfilmentId: id })] }],
     });
-    expect(await deliveryEvents(id, 0)).toEqual([]);
+    // The one event it wrote: inventory puts the stock back on the shelf on it.
+    const written = await deliveryEvents(id, 1);
+    expect(written.map(({ type, data }) => ({ type, data }))).toEqual([
+      { type: 'ShipmentCancelled', data: { fulfilmentId: id, reason: 'CUSTOMER_REQUEST' } },
+    ]);
   });
 
   it('the wave summary counts shipments by status per wave and zone', async () => {

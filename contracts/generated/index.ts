@@ -39,6 +39,7 @@ import type {
   OrderPackedV1,
   OrderPickedV1,
   ScmEvent,
+  ShipmentCancelledV1,
   ShipmentDeliveredV1,
   ShipmentDispatchedV1,
   StockReceivedV1,
@@ -145,6 +146,12 @@ export interface EventRegistry {
     readonly latest: 2;
     readonly versions: { readonly 1: OrderStatusChangedV1; readonly 2: OrderStatusChangedV2 };
   };
+  readonly ShipmentCancelled: {
+    readonly vocabulary: 'scm';
+    readonly fullName: 'com.scmplatform.scm.ShipmentCancelled';
+    readonly latest: 1;
+    readonly versions: { readonly 1: ShipmentCancelledV1 };
+  };
   readonly ShipmentDelivered: {
     readonly vocabulary: 'scm';
     readonly fullName: 'com.scmplatform.scm.ShipmentDelivered';
@@ -212,6 +219,7 @@ export const eventTypes = [
   'OrderPlaced',
   'OrderReviewed',
   'OrderStatusChanged',
+  'ShipmentCancelled',
   'ShipmentDelivered',
   'ShipmentDispatched',
   'StockReceived',

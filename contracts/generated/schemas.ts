@@ -2738,6 +2738,103 @@ export const eventSchemas: readonly GeneratedEventSchema[] = [
     },
   },
   {
+    type: 'ShipmentCancelled',
+    version: 1,
+    fullName: 'com.scmplatform.scm.ShipmentCancelled',
+    source: 'schemas/scm/ShipmentCancelled.v1.avsc',
+    schema: {
+      type: 'record',
+      name: 'ShipmentCancelled',
+      namespace: 'com.scmplatform.scm',
+      doc: "Delivery accepted a cancellation before any courier left: the fulfilment's goods stay in the building, so its stock can go back on the shelf. Delivery has the last word on a cancellation (a cancellation after dispatch is refused, and no event says so), so this and ShipmentDispatched never both happen to one fulfilment.",
+      fields: [
+        {
+          name: 'metadata',
+          doc: 'Envelope: identity, time and causality of this event.',
+          type: {
+            type: 'record',
+            name: 'EventMetadata',
+            namespace: 'com.scmplatform.common',
+            doc: 'Envelope carried by every event of the platform, as the `metadata` field of the event record. Written once here and inlined into each event schema by contracts/loader.ts, so every registered schema is self-contained.',
+            fields: [
+              {
+                name: 'eventId',
+                doc: 'Unique id of this event (UUID). Consumers deduplicate on it: a redelivered event has the same id.',
+                type: {
+                  type: 'string',
+                  logicalType: 'uuid',
+                },
+              },
+              {
+                name: 'eventType',
+                doc: 'Simple name of the event record, e.g. `OrderPlaced`. Also sent as a Kafka header so that filter policies can drop events before decoding them.',
+                type: 'string',
+              },
+              {
+                name: 'occurredAt',
+                doc: "When the fact happened in the writer's domain (not when it was published), UTC milliseconds since the epoch.",
+                type: {
+                  type: 'long',
+                  logicalType: 'timestamp-millis',
+                },
+              },
+              {
+                name: 'correlationId',
+                doc: 'Id of the customer journey this event belongs to: the storefront order id of the order that started it, copied unchanged onto every event caused by that order, in every context.',
+                type: 'string',
+              },
+              {
+                name: 'causationId',
+                doc: "`eventId` of the event that caused this one; null when a person's command (an HTTP request) caused it.",
+                type: [
+                  'null',
+                  {
+                    type: 'string',
+                    logicalType: 'uuid',
+                  },
+                ],
+                default: null,
+              },
+              {
+                name: 'producer',
+                doc: 'The context that wrote the event, as named in the topic catalogue (contracts/topics.ts), e.g. `inventory`.',
+                type: 'string',
+              },
+              {
+                name: 'schemaVersion',
+                doc: "Version N of the schema file (`<Event>.vN.avsc`) the writer used. A reader built against another version still sees the writer's number here.",
+                type: 'int',
+              },
+            ],
+          },
+        },
+        {
+          name: 'data',
+          doc: "Which fulfilment's shipment was cancelled.",
+          type: {
+            type: 'record',
+            name: 'ShipmentCancelledData',
+            namespace: 'com.scmplatform.scm',
+            doc: "Which fulfilment's shipment was cancelled.",
+            fields: [
+              {
+                name: 'fulfilmentId',
+                doc: 'Id of the fulfilment order. The order->scm adapter keeps the storefront order id as the fulfilment id, so every event of one order has the same Kafka key on every topic.',
+                type: 'string',
+              },
+              {
+                name: 'reason',
+                doc: "The cancellation's free text for operators, as FulfilmentCancelled carried it. Null when none.",
+                type: ['null', 'string'],
+                default: null,
+              },
+            ],
+          },
+        },
+      ],
+    },
+  },
+  {
     type: 'ShipmentDelivered',
     version: 1,
     fullName: 'com.scmplatform.scm.ShipmentDelivered',

@@ -500,6 +500,38 @@ export interface OrderPickedV1 {
 export type OrderPicked = OrderPickedV1;
 
 /**
+ * Which fulfilment's shipment was cancelled.
+ * `data` of ShipmentCancelled v1.
+ */
+export interface ShipmentCancelledV1Data {
+  /** Id of the fulfilment order. The order->scm adapter keeps the storefront order id as the fulfilment id, so every event of one order has the same Kafka key on every topic. */
+  readonly fulfilmentId: string;
+  /**
+   * The cancellation's free text for operators, as FulfilmentCancelled carried it. Null when none.
+   * Avro default (for data written without this field): `null`.
+   */
+  readonly reason: string | null;
+}
+
+/**
+ * Delivery accepted a cancellation before any courier left: the fulfilment's goods stay in the building, so its stock can go back on the shelf. Delivery has the last word on a cancellation (a cancellation after dispatch is refused, and no event says so), so this and ShipmentDispatched never both happen to one fulfilment.
+ *
+ * Version 1 of `ShipmentCancelled` (schemas/scm/ShipmentCancelled.v1.avsc), Avro record `com.scmplatform.scm.ShipmentCancelled`.
+ */
+export interface ShipmentCancelledV1 {
+  readonly type: 'ShipmentCancelled';
+  /** The schema version `data` follows: the reader's (see `metadata.schemaVersion` for the writer's). */
+  readonly version: 1;
+  /** Envelope: identity, time and causality of this event. */
+  readonly metadata: EventMetadata;
+  /** Which fulfilment's shipment was cancelled. */
+  readonly data: ShipmentCancelledV1Data;
+}
+
+/** Every version of `ShipmentCancelled`; `version` tells them apart. */
+export type ShipmentCancelled = ShipmentCancelledV1;
+
+/**
  * The delivered shipment.
  * `data` of ShipmentDelivered v1.
  */
@@ -709,6 +741,7 @@ export type ScmEvent =
   | FulfilmentRequested
   | OrderPacked
   | OrderPicked
+  | ShipmentCancelled
   | ShipmentDelivered
   | ShipmentDispatched
   | StockReceived
@@ -728,6 +761,7 @@ export type LatestScmEvent =
   | FulfilmentRequestedV2
   | OrderPackedV1
   | OrderPickedV1
+  | ShipmentCancelledV1
   | ShipmentDeliveredV1
   | ShipmentDispatchedV1
   | StockReceivedV1

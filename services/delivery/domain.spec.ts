@@ -513,14 +513,16 @@ describe('Fail', () => {
 });
 
 describe('cancellation', () => {
-  it('before dispatch stops the work with a private fact', () => {
+  it('before dispatch stops the work and says so, for inventory to put the stock back', () => {
     const state = ready();
     const decision = when(state, inputs.cancelled);
     expect(decision).toEqual({
       kind: 'accepted',
       facts: [{ type: 'ShipmentCancelled', fulfilmentId, reason: 'CUSTOMER_REQUEST', cancelledAt: at }],
     });
-    expect(published(decision, state)).toEqual([]);
+    expect(published(decision, state)).toEqual([
+      { type: 'ShipmentCancelled', version: 1, data: { fulfilmentId, reason: 'CUSTOMER_REQUEST' } },
+    ]);
     expect(then(state, inputs.cancelled)).toMatchObject({
       status: 'cancelled',
       cancellationReason: 'CUSTOMER_REQUEST',

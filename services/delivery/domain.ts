@@ -10,9 +10,13 @@
  * and a late ParcelPacked cannot revive a cancelled shipment.
  *
  * Decisions about inputs that come late:
- * - a cancellation before dispatch stops the work; after dispatch the courier is already on the
- *   road, so it is recorded as refused (visible to operators) and changes nothing else; after a
- *   failure before dispatch there is nothing left to stop, so it is ignored;
+ * - a cancellation before dispatch stops the work and is announced (ShipmentCancelled); after
+ *   dispatch the courier is already on the road, so it is recorded as refused (visible to
+ *   operators) and changes nothing else; after a failure before dispatch there is nothing left
+ *   to stop, so it is ignored. Delivery has the last word on a cancellation because only it
+ *   knows whether the goods left: inventory releases the stock on ShipmentCancelled, which sits
+ *   on the same partition as ShipmentDispatched and can never follow it, so the shelf and the
+ *   courier always agree (on the cancellation request itself, the two could race across topics);
  * - a destination change applies until dispatch (even to a cancelled or failed shipment, which
  *   keeps its record current) and is ignored afterwards: the label on the parcel is what the
  *   courier follows, and the order context owns telling the customer;
@@ -397,10 +401,14 @@ function publish(fact: DeliveryFact): readonly Publication[] {
       const { fulfilmentId, shipmentId, reason, detail } = fact;
       return [{ type: 'DeliveryFailed', version: 1, data: { fulfilmentId, shipmentId, reason, detail } }];
     }
+    case 'ShipmentCancelled': {
+      // Inventory puts the stock back on the shelf on this, not on the cancellation request.
+      const { fulfilmentId, reason } = fact;
+      return [{ type: 'ShipmentCancelled', version: 1, data: { fulfilmentId, reason } }];
+    }
     case 'ShipmentRequested':
     case 'DestinationChanged':
     case 'ParcelPacked':
-    case 'ShipmentCancelled':
     case 'CancellationRefused':
       return [];
     default: {

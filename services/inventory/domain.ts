@@ -23,14 +23,18 @@
  * 4. Stock freed (a `Receive` accepted, or a cancellation's releases in 5): retry
  *    `waitingOldestFirst(reservations)`, each through 2-3. One still short does not block the
  *    younger ones behind it (a large order would otherwise stall every other).
- * 5. FulfilmentCancelled: `Cancel`, then its `stockFollowUp` (Release every line) and the
+ * 5. ShipmentCancelled: `Cancel`, then its `stockFollowUp` (Release every line) and the
  *    retries of 4, even when the Cancel changed nothing (a crash may have come in between).
+ *    Delivery writes it once it has accepted a cancellation before any courier left. On the
+ *    request itself (FulfilmentCancelled, another topic) the stock of a parcel that left all
+ *    the same could go back on the shelf: the two topics race, and delivery may refuse.
  *    Cancel first: an attempt in flight then either reserved before it (its holds are released
  *    here) or finds it released after AllHeld and releases its own (3). Releasing first would
  *    miss a hold taken in between.
- * 6. ShipmentDispatched: `Shipped`, then its `stockFollowUp` (Ship every line). Whichever of
- *    Cancel and Shipped reaches the reservation first decides what happens to the holds; the
- *    other is unchanged and its follow-up agrees.
+ * 6. ShipmentDispatched: `Shipped`, then its `stockFollowUp` (Ship every line). Delivery writes
+ *    at most one of ShipmentCancelled and ShipmentDispatched per fulfilment, on one partition;
+ *    should both ever come (a replay, an operator's event), whichever reaches the reservation
+ *    first decides what happens to the holds, and the other is unchanged.
  * 7. `stockFollowUp(reservation)` is the rule for holds at rest: released, none; shipped, none
  *    and the goods gone (Ship); reserved, every line; waiting, none.
  *

@@ -267,7 +267,8 @@ export async function createInventoryContext(
         const { fulfilmentId, lines } = event.data;
         return { kind: 'Request', fulfilmentId, lines, requestedAt: event.metadata.occurredAt.toISOString() };
       }
-      case 'FulfilmentCancelled':
+      // Not on FulfilmentCancelled, the request: delivery may still refuse it (the courier left).
+      case 'ShipmentCancelled':
         return { kind: 'Cancel', fulfilmentId: event.data.fulfilmentId };
       case 'ShipmentDispatched':
         return { kind: 'Shipped', fulfilmentId: event.data.fulfilmentId };
@@ -285,7 +286,7 @@ export async function createInventoryContext(
    */
   const consumer = createEventConsumer(services, {
     ...inventorySubscription,
-    eventTypes: ['FulfilmentRequested', 'FulfilmentCancelled', 'ShipmentDispatched'],
+    eventTypes: ['FulfilmentRequested', 'ShipmentCancelled', 'ShipmentDispatched'],
     async handleAll(batch) {
       const steps = batch.flatMap(({ event }) => {
         const input = reservationInputOf(event);

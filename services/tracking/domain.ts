@@ -221,6 +221,12 @@ function describe(event: AnyEvent): Described | undefined {
         event.data.fulfilmentId,
         withText(`delivery failed (${event.data.reason})`, event.data.detail),
       );
+    case 'ShipmentCancelled':
+      return by(
+        'delivery',
+        event.data.fulfilmentId,
+        withText('shipment cancelled before dispatch', event.data.reason),
+      );
     default: {
       const unreachable: never = event;
       return unreachable;
@@ -268,10 +274,11 @@ const causalRank = {
   ShipmentDelivered: 15,
   OrderCancelled: 16,
   FulfilmentCancelled: 17,
-  StockReleased: 18,
-  OrderReviewed: 19,
-  StockReceived: 20,
-  OrderStatusChanged: 21,
+  ShipmentCancelled: 18,
+  StockReleased: 19,
+  OrderReviewed: 20,
+  StockReceived: 21,
+  OrderStatusChanged: 22,
 } as const satisfies Record<EventType, number>;
 
 /** The SCM event each status is translated from (streams/scm-to-order), so it sorts right after it. */

@@ -19,6 +19,7 @@
  * | StockReleased (reason FULFILMENT_CANCELLED) | `CANCELLED` | 취소     | 주문 취소              |
  * | StockReleased (OPERATOR, UNKNOWN)           | ignored     |          | internal stock move    |
  * | FulfilmentCancelled                         | ignored     |          | a request, not an outcome |
+ * | ShipmentCancelled                           | ignored     |          | StockReleased follows it |
  * | FulfilmentRequested, FulfilmentDestinationChanged, StockReceived | ignored | | not progress |
  *
  * 취소 means "cancelled and stock released", so only StockReleased(FULFILMENT_CANCELLED) confirms
@@ -106,6 +107,8 @@ export function translateScmEvent(event: ScmEvent): StatusTranslation {
     case 'FulfilmentDestinationChanged':
     case 'FulfilmentCancelled':
       return { kind: 'ignored', why: `${event.type} is a request to SCM, not progress` };
+    case 'ShipmentCancelled':
+      return { kind: 'ignored', why: 'the StockReleased that follows it confirms 취소' };
     case 'StockReceived':
       return { kind: 'ignored', why: 'StockReceived belongs to no order' };
     default: {

@@ -118,6 +118,21 @@ describe('the fault checker', () => {
     ]);
   });
 
+  it('finds a fulfilment whose stock went back on the shelf though its parcel left', () => {
+    const { ledger, observed } = cleanRun();
+    const result = check('both', 1, ledger, {
+      ...observed,
+      events: [
+        ...observed.events,
+        event('scm.inventory-events', 'StockReleased', 'ORD-1'),
+        event('scm.delivery-events', 'ShipmentDispatched', 'ORD-1'),
+      ],
+    });
+    expect(result.problems).toEqual([
+      'ORD-1: its stock was released on cancellation, and it was dispatched all the same',
+    ]);
+  });
+
   it('lets an unanswered receipt be applied once or not at all, never twice', () => {
     const { ledger, observed } = cleanRun();
     const unanswered: Ledger = {

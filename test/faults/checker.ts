@@ -72,7 +72,7 @@ const onceper: Readonly<Partial<Record<TopicName, readonly string[]>>> = {
   'scm.inventory-events': ['StockReserved', 'StockReleased'],
   'scm.production-events': ['CookingStarted', 'CookingCompleted', 'CookingSkipped'],
   'scm.warehouse-events': ['OrderPicked', 'OrderPacked'],
-  'scm.delivery-events': ['ShipmentDispatched', 'ShipmentDelivered', 'DeliveryFailed'],
+  'scm.delivery-events': ['ShipmentDispatched', 'ShipmentDelivered', 'DeliveryFailed', 'ShipmentCancelled'],
 };
 
 /**
@@ -86,7 +86,12 @@ const lifecycle: Readonly<Partial<Record<TopicName, Readonly<Record<string, numb
   'scm.inventory-events': { StockShortage: 1, StockReserved: 2, StockReleased: 3 },
   'scm.production-events': { CookingStarted: 1, CookingCompleted: 2, CookingSkipped: 2 },
   'scm.warehouse-events': { OrderPicked: 1, OrderPacked: 2 },
-  'scm.delivery-events': { ShipmentDispatched: 1, ShipmentDelivered: 2, DeliveryFailed: 2 },
+  'scm.delivery-events': {
+    ShipmentDispatched: 1,
+    ShipmentDelivered: 2,
+    DeliveryFailed: 2,
+    ShipmentCancelled: 2,
+  },
 };
 
 /** The customer's statuses in the order a journey passes them; the final ones share the last rank. */
@@ -199,6 +204,17 @@ export function check(scenario: string, seed: number, ledger: Ledger, observed: 
     if (!statusesInOrder(order.statuses)) {
       orderViolations += 1;
       problems.push(`the storefront showed ${order.orderId} out of order: ${order.statuses.join(' → ')}`);
+    }
+
+  // One outcome per fulfilment across contexts: the goods left (dispatched) or the stock went
+  // back on the shelf (released on cancellation), never both, or the shelf disagrees with them.
+  const released = new Set(events.filter((e) => e.type === 'StockReleased').map((e) => e.key));
+  for (const event of events)
+    if (event.type === 'ShipmentDispatched' && released.has(event.key)) {
+      released.delete(event.key);
+      problems.push(
+        `${event.key}: its stock was released on cancellation, and it was dispatched all the same`,
+      );
     }
 
   // The reference fold: stock moves only by receipts in and delivered orders out.
