@@ -29,6 +29,8 @@ module.exports = {
   // long before this.
   testTimeout: 120_000,
   reporters: ['default', '<rootDir>/test/harness/summary-reporter.js'],
+  // The Helm chart test last, once the Helm that global setup builds in the background is there.
+  testSequencer: '<rootDir>/test/harness/sequencer.js',
   projects: [
     {
       ...shared,

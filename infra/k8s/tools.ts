@@ -6,11 +6,14 @@
  * from PyPI into a private Python environment. Each counts only once its marker is written, so a
  * half install is redone.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensurePythonEnv } from '@infra/python-env';
-import type { StackConfig } from '@infra/stack/config';
-import { requireCommand, runLogged } from '@infra/stack/prerequisites';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ensurePythonEnv } from '../python-env';
+import type { StackConfig } from '../stack/config';
+import { requireCommand, runLogged } from '../stack/prerequisites';
+import { isAlive } from '../stack/processes';
 
 export const helmVersion = 'v3.22.0';
 /** Helm v3.22.0 builds on k8s.io/client-go v0.37.0, i.e. Kubernetes 1.37. */
@@ -39,10 +42,20 @@ export function helmInstall(config: Pick<StackConfig, 'installDir'>): {
 export async function ensureHelm(config: ToolConfig): Promise<string> {
   const { dir, binary, installed } = helmInstall(config);
   if (installed) return binary;
+  // One build at a time: a caller that finds another one building (the test suite's background
+  // build, below) waits for it instead of wiping its directory.
+  await underBuildLock(
+    `${dir}.building`,
+    () => helmInstall(config).installed,
+    () => buildHelm(config),
+  );
+  return binary;
+}
+
+async function buildHelm(config: ToolConfig): Promise<void> {
+  const { dir } = helmInstall(config);
   const go = requireCommand('go', 'install Go 1.24 or newer (Debian: golang; or https://go.dev/doc/install)');
-  const logs = path.join(config.dir, 'logs');
-  fs.mkdirSync(logs, { recursive: true });
-  const log = path.join(logs, 'install-helm.log');
+  const log = helmLog(config);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   // Stamped as Helm's release builds are (its Makefile's LDFLAGS): its version, and the Kubernetes
@@ -60,8 +73,66 @@ export async function ensureHelm(config: ToolConfig): Promise<string> {
     env: { GOBIN: dir, GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' },
   });
   fs.writeFileSync(path.join(dir, '.installed'), `${new Date().toISOString()}\n`);
-  return binary;
 }
+
+function helmLog(config: ToolConfig): string {
+  const logs = path.join(config.dir, 'logs');
+  fs.mkdirSync(logs, { recursive: true });
+  return path.join(logs, 'install-helm.log');
+}
+
+/**
+ * Starts building Helm in a detached, low-priority process (`nice -n 10`, so it takes the CPU
+ * the suite leaves idle) when it is missing, and returns its log; undefined when Helm is there.
+ * The test suite's global setup calls it so that on a fresh machine the minutes of compiling
+ * overlap the other tests instead of holding up the chart test, which `ensureHelm` lets wait.
+ */
+export function buildHelmInBackground(config: ToolConfig): string | undefined {
+  if (helmInstall(config).installed) return undefined;
+  const log = helmLog(config);
+  const out = fs.openSync(log, 'a');
+  const child = spawn(
+    'nice',
+    ['-n', '10', process.execPath, '--import', 'tsx', path.join(__dirname, 'build-helm.ts')],
+    { cwd: path.resolve(__dirname, '..', '..'), detached: true, stdio: ['ignore', out, out] },
+  );
+  child.unref();
+  fs.closeSync(out);
+  return log;
+}
+
+/**
+ * Runs `build` holding `lock` (a file naming the builder's pid) unless `done` already holds.
+ * Another live holder is waited for; a dead one's lock (a killed build) is taken over.
+ */
+export async function underBuildLock(lock: string, done: () => boolean, build: () => Promise<void>): Promise<void> {
+  for (;;) {
+    if (done()) return;
+    try {
+      fs.writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number.parseInt(readOrEmpty(lock), 10);
+      if (Number.isInteger(holder) && !isAlive(holder)) fs.rmSync(lock, { force: true });
+      else await sleep(2_000);
+      continue;
+    }
+    try {
+      if (!done()) await build();
+    } finally {
+      fs.rmSync(lock, { force: true });
+    }
+    return;
+  }
+}
+
+const readOrEmpty = (file: string): string => {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+};
 
 /** The `kubernetes-validate` command of its private environment, installed when missing. */
 export async function ensureKubernetesValidate(config: ToolConfig): Promise<string> {

@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { stackEndpoints, stackVariables, testStackConfig } from '../../infra/stack/config';
 import { down, status, up, wipeData } from '../../infra/stack/stack';
+import { buildHelmInBackground } from '../../infra/k8s/tools';
 import { startContainers } from './containers';
 import { setStarted } from './started';
 
@@ -17,6 +18,11 @@ const required = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'MONGO_URL'] as const;
 
 export default async function globalSetup(): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`[test stack] ${line}\n`);
+
+  // The chart test needs Helm, which a fresh machine compiles (minutes): started now, at low
+  // priority, it overlaps the other suites; the chart test runs last and waits for it.
+  const helmLog = buildHelmInBackground(testStackConfig());
+  if (helmLog) log(`building Helm for the chart test in the background (log: ${helmLog})`);
 
   if (required.every((name) => process.env[name])) {
     log(`using the endpoints from the environment (${required.map((n) => process.env[n]).join(', ')})`);
