@@ -105,7 +105,11 @@ export function buildHelmInBackground(config: ToolConfig): string | undefined {
  * Runs `build` holding `lock` (a file naming the builder's pid) unless `done` already holds.
  * Another live holder is waited for; a dead one's lock (a killed build) is taken over.
  */
-export async function underBuildLock(lock: string, done: () => boolean, build: () => Promise<void>): Promise<void> {
+export async function underBuildLock(
+  lock: string,
+  done: () => boolean,
+  build: () => Promise<void>,
+): Promise<void> {
   for (;;) {
     if (done()) return;
     try {
