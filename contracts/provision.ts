@@ -306,7 +306,11 @@ async function awaitVisible(
  * wait fails on the first "does not host this topic-partition" (seen on the native three-node
  * cluster).
  */
-async function awaitLeaders(admin: TopicAdmin, names: readonly string[], timeoutMs: number): Promise<void> {
+async function awaitLeaders(
+  admin: Pick<TopicAdmin, 'fetchTopicMetadata'>,
+  names: readonly string[],
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let lastError: unknown;
@@ -326,6 +330,26 @@ async function awaitLeaders(admin: TopicAdmin, names: readonly string[], timeout
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * `admin.createTopics({ waitForLeaders: true })` made robust: creates the topics, then waits for
+ * every partition's leader with `awaitLeaders`, which asks again while a broker does not know a
+ * topic yet instead of failing on the first "does not host this topic-partition" (which kafkajs's
+ * own wait does on a cluster, and on one broker busy creating other topics). Resolves to false
+ * when every topic existed already, as `createTopics` does.
+ */
+export async function createTopicsWithLeaders(
+  admin: Pick<TopicAdmin, 'createTopics' | 'fetchTopicMetadata'>,
+  options: { readonly topics: ITopicConfig[]; readonly timeoutMs?: number },
+): Promise<boolean> {
+  const created = await admin.createTopics({ topics: options.topics, waitForLeaders: false });
+  await awaitLeaders(
+    admin,
+    options.topics.map((topic) => topic.topic),
+    options.timeoutMs ?? 15_000,
+  );
+  return created;
 }
 
 /**

@@ -40,6 +40,7 @@ import {
   type KafkaMessage,
   type Producer,
 } from 'kafkajs';
+import { createTopicsWithLeaders } from '@contracts/provision';
 import { deadLetterHeaders, replayedForGroupHeader, schemaIdOf } from './dead-letters';
 import { errorCodes, permanent, transient } from './errors';
 
@@ -385,8 +386,7 @@ function createHandledLedger(clients: DeadLetterClients, topic: string): Handled
     });
     const retention = described.resources[0]?.configEntries.find((e) => e.configName === 'retention.ms');
     try {
-      await admin.createTopics({
-        waitForLeaders: true,
+      await createTopicsWithLeaders(admin, {
         topics: [
           {
             topic: handledTopic,

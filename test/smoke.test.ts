@@ -9,6 +9,7 @@ import { MongoClient } from 'mongodb';
 import { testEndpoints } from '@test/harness/endpoints';
 import { uniqueName } from '@test/harness/names';
 import { waitFor } from '@test/harness/wait';
+import { createTopicsWithLeaders } from '@contracts/provision';
 
 const endpoints = testEndpoints();
 
@@ -28,7 +29,7 @@ describe('smoke: registry, broker, consumer group and document store together', 
 
   beforeAll(async () => {
     await Promise.all([admin.connect(), mongo.connect()]);
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await createTopicsWithLeaders(admin, { topics: [{ topic, numPartitions: 1 }] });
   });
 
   afterAll(async () => {

@@ -10,7 +10,12 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigResourceTypes, Kafka, logLevel, type Admin } from 'kafkajs';
-import { desiredTopics, provisionTopics, type DesiredTopic } from '@contracts/provision';
+import {
+  desiredTopics,
+  provisionTopics,
+  type DesiredTopic,
+  createTopicsWithLeaders,
+} from '@contracts/provision';
 import { deadLetterTopicName, topics } from '@contracts/topics';
 import { testEndpoints } from '@test/harness/endpoints';
 import { uniqueName } from '@test/harness/names';
@@ -160,8 +165,7 @@ describe('topic provisioning against the real broker', () => {
     created.add(fewer.name);
     created.add(more.name);
     // Created by someone else with the wrong partition count and broker-default configs.
-    await admin.createTopics({
-      waitForLeaders: true,
+    await createTopicsWithLeaders(admin, {
       topics: [
         { topic: fewer.name, numPartitions: 2, replicationFactor: 1 },
         { topic: more.name, numPartitions: 8, replicationFactor: 1 },
@@ -249,8 +253,7 @@ describe('topic provisioning against the real broker', () => {
       expect(asDeclared(topic, described.get(topic.name))).toEqual(declared(topic));
 
     // Drift: a dead-letter topic someone created with 3 partitions instead of 1.
-    await admin.createTopics({
-      waitForLeaders: true,
+    await createTopicsWithLeaders(admin, {
       topics: [{ topic: driftDlq, numPartitions: 3, replicationFactor: 1 }],
     });
     const drifted = await provision(driftGroup);

@@ -22,6 +22,7 @@ import { RegistryClient, Serde, wireHeader, type DecodedEvent } from '@runtime/s
 import { testEndpoints } from '@test/harness/endpoints';
 import { uniqueName } from '@test/harness/names';
 import { waitFor } from '@test/harness/wait';
+import { createTopicsWithLeaders } from '@contracts/provision';
 
 const endpoints = testEndpoints();
 const kafka = new Kafka({
@@ -68,12 +69,11 @@ describe('consumer runner', () => {
 
   beforeAll(async () => {
     await Promise.all([admin.connect(), producer.connect()]);
-    await admin.createTopics({
+    await createTopicsWithLeaders(admin, {
       topics: [
         { topic, numPartitions: 3 },
         { topic: deadLetterTopic, numPartitions: 1 },
       ],
-      waitForLeaders: true,
     });
   });
 
@@ -200,12 +200,11 @@ describe('records without our headers (written by another client)', () => {
 
   beforeAll(async () => {
     await Promise.all([admin.connect(), producer.connect()]);
-    await admin.createTopics({
+    await createTopicsWithLeaders(admin, {
       topics: [
         { topic, numPartitions: 1 },
         { topic: deadLetterTopic, numPartitions: 1 },
       ],
-      waitForLeaders: true,
     });
     await serde.register({ types: ['OrderPlaced', 'OrderReviewed'], topicOf: () => topic });
   });

@@ -22,6 +22,7 @@ import { bearer, testHttpAuth } from '@test/harness/credentials';
 import { testEndpoints } from '@test/harness/endpoints';
 import { uniqueName } from '@test/harness/names';
 import { waitFor } from '@test/harness/wait';
+import { createTopicsWithLeaders } from '@contracts/provision';
 
 const endpoints = testEndpoints();
 const kafka = new Kafka({
@@ -56,12 +57,11 @@ async function seed() {
   const original = uniqueName('dla-orders');
   const dlq = `${group}.dlq`;
   created.push(original, dlq, handledTopicOf(dlq));
-  await admin.createTopics({
+  await createTopicsWithLeaders(admin, {
     topics: [
       { topic: original, numPartitions: 2 },
       { topic: dlq, numPartitions: 1 },
     ],
-    waitForLeaders: true,
   });
   const publish = createDeadLetterPublisher(producer, (g) => `${g}.dlq`);
   const message = (offset: string, key: Buffer | null, value: Buffer): KafkaMessage => ({

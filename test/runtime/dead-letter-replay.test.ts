@@ -15,6 +15,7 @@ import { createRuntimeMetrics } from '@runtime/metrics';
 import { testEndpoints } from '@test/harness/endpoints';
 import { uniqueName } from '@test/harness/names';
 import { waitFor } from '@test/harness/wait';
+import { createTopicsWithLeaders } from '@contracts/provision';
 
 const endpoints = testEndpoints();
 const kafka = new Kafka({
@@ -33,9 +34,8 @@ describe('dead-letter replay', () => {
 
   beforeAll(async () => {
     await Promise.all([admin.connect(), producer.connect()]);
-    await admin.createTopics({
+    await createTopicsWithLeaders(admin, {
       topics: [{ topic, numPartitions: 1 }, { topic: `${failing}.dlq` }, { topic: `${bystander}.dlq` }],
-      waitForLeaders: true,
     });
   });
 

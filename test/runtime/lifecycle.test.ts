@@ -29,6 +29,7 @@ import { uniqueName } from '@test/harness/names';
 import { createTestDeployment, type TestDeployment } from '@test/harness/platform';
 import { waitFor } from '@test/harness/wait';
 import { spawnCountingWorker } from '@test/fixtures/spawn-worker';
+import { createTopicsWithLeaders } from '@contracts/provision';
 
 const deployments: TestDeployment[] = [];
 const processes: ContextProcess[] = [];
@@ -207,7 +208,7 @@ describe('a consumer whose batches outlast its group session', () => {
 
   beforeAll(async () => {
     await Promise.all([admin.connect(), producer.connect(), mongo.connect()]);
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    await createTopicsWithLeaders(admin, { topics: [{ topic, numPartitions: 3 }] });
   });
 
   afterAll(async () => {

@@ -15,6 +15,7 @@ import { RegistryClient, Serde } from '@runtime/serde';
 import { testEndpoints } from '@test/harness/endpoints';
 import { uniqueName } from '@test/harness/names';
 import { waitFor } from '@test/harness/wait';
+import { createTopicsWithLeaders } from '@contracts/provision';
 
 const endpoints = testEndpoints();
 const kafka = new Kafka({
@@ -34,7 +35,7 @@ describe('outbox relay', () => {
 
   beforeAll(async () => {
     await Promise.all([mongo.connect(), admin.connect(), producer.connect(), reader.connect()]);
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await createTopicsWithLeaders(admin, { topics: [{ topic, numPartitions: 2 }] });
     await reader.subscribe({ topic, fromBeginning: true });
     await reader.run({ eachMessage: async ({ message }) => void seen.push(message) });
   });

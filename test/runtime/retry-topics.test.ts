@@ -16,6 +16,7 @@ import { retryTopicNames } from '@runtime/retry-topics';
 import { testEndpoints } from '@test/harness/endpoints';
 import { uniqueName } from '@test/harness/names';
 import { waitFor } from '@test/harness/wait';
+import { createTopicsWithLeaders } from '@contracts/provision';
 
 const endpoints = testEndpoints();
 const kafka = new Kafka({
@@ -34,12 +35,11 @@ describe('retry topics', () => {
 
   beforeAll(async () => {
     await Promise.all([admin.connect(), producer.connect()]);
-    await admin.createTopics({
+    await createTopicsWithLeaders(admin, {
       topics: [
         { topic, numPartitions: 1 },
         ...extraTopics.map((name) => ({ topic: name, numPartitions: 1 })),
       ],
-      waitForLeaders: true,
     });
   });
 

@@ -17,6 +17,7 @@ import { uniqueName } from '@test/harness/names';
 import { describeWithNativeInstalls, documentStore } from '@test/harness/native';
 import { waitFor } from '@test/harness/wait';
 import { spawnCountingWorker } from '@test/fixtures/spawn-worker';
+import { createTopicsWithLeaders } from '@contracts/provision';
 
 const endpoints = testEndpoints();
 const storePort = 28027;
@@ -45,9 +46,8 @@ describeWithNativeInstalls('document store outage under a consumer', () => {
 
   beforeAll(async () => {
     await Promise.all([admin.connect(), producer.connect()]);
-    await admin.createTopics({
+    await createTopicsWithLeaders(admin, {
       topics: [{ topic, numPartitions: 2 }, { topic: `${group}.dlq` }],
-      waitForLeaders: true,
     });
   });
 
