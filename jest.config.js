@@ -29,7 +29,7 @@ module.exports = {
   // long before this.
   testTimeout: 120_000,
   reporters: ['default', '<rootDir>/test/harness/summary-reporter.js'],
-  // The Helm chart test last, once the Helm that global setup builds in the background is there.
+  // Which files the two workers take first and last (the heaviest apart, the Helm chart test last).
   testSequencer: '<rootDir>/test/harness/sequencer.js',
   projects: [
     {
