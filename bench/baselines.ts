@@ -39,6 +39,7 @@ import {
   type Message,
   type Producer,
 } from 'kafkajs';
+import { createTopicsWithLeaders } from '@contracts/provision';
 import { kafkaClientSecurity, type KafkaSecurity } from '@runtime/kafka-security';
 import { BSON, MongoClient, type AnyBulkWriteOperation, type Document } from 'mongodb';
 import { percentile, sortedCopy } from './stats';
@@ -690,27 +691,10 @@ async function createTopics(admin: Admin, lane: Lane, topics: string[], partitio
     const mine = topics.filter((topic) => existing.has(topic));
     if (mine.length > 0) await admin.deleteTopics({ topics: mine });
   });
-  await admin.createTopics({
-    waitForLeaders: false,
+  await createTopicsWithLeaders(admin, {
     topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+    timeoutMs: 30_000,
   });
-  // Leaders are elected after the creation returns, and a busy broker may not know the topic for
-  // a moment ("does not host this topic-partition"): poll the metadata until every partition has
-  // a leader, rather than fail the lane on the first answer.
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const { topics: described } = await admin.fetchTopicMetadata({ topics });
-      const led = described.every(
-        (topic) => topic.partitions.length === partitions && topic.partitions.every((p) => p.leader >= 0),
-      );
-      if (led && described.length === topics.length) return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    if (Date.now() > deadline) throw new Error(`no leaders for ${topics.join(', ')} after 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 async function connectedProducer(kafka: Kafka, lane: Lane): Promise<Producer> {
